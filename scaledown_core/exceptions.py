@@ -1,0 +1,131 @@
+"""The one exception hierarchy of ScaleDown.
+
+::
+
+    ScaleDownError                 every error this library raises on purpose
+    ├── AuthenticationError        missing, invalid or rejected API key (HTTP 401/403)
+    ├── APIError                   the service answered badly or not at all
+    │   ├── RateLimitError         HTTP 429 after every retry
+    │   ├── ServerError            HTTP 5xx after every retry
+    │   ├── APITimeoutError        no answer within the timeout after every retry
+    │   ├── APIConnectionError     could not reach the service after every retry
+    │   └── MalformedResponseError a 200 that is not a result ({"detail": ...}, successful=false, ...)
+    ├── OptimizerError             missing dependency, unreadable or unparseable input, model unavailable
+    ├── PipelineError              a pipeline stage failed (the stage's exception is chained)
+    └── BatchError                 some items of a batch failed; carries results and per-item errors
+
+Misuse of the API (an empty prompt, a rate out of range, mismatched list lengths) raises the
+built-in ``ValueError`` or ``TypeError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+__all__ = [
+    "ScaleDownError",
+    "AuthenticationError",
+    "APIError",
+    "RateLimitError",
+    "ServerError",
+    "APITimeoutError",
+    "APIConnectionError",
+    "MalformedResponseError",
+    "OptimizerError",
+    "PipelineError",
+    "BatchError",
+    "MissingDependencyError",
+]
+
+
+class ScaleDownError(Exception):
+    """Base class of every error ScaleDown raises on purpose."""
+
+
+class AuthenticationError(ScaleDownError):
+    """The API key is missing, invalid or was rejected by the service."""
+
+    def __init__(self, message: str, status_code: int | None = None, body: Any = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
+
+
+class APIError(ScaleDownError):
+    """The compression service failed to give a result.
+
+    ``status_code`` is the HTTP status of the last attempt (``None`` when no response came back) and
+    ``body`` the decoded JSON or text of that response, where there was one.
+    """
+
+    def __init__(self, message: str, status_code: int | None = None, body: Any = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        if self.status_code is None:
+            return base
+        return f"{base} (HTTP {self.status_code})"
+
+
+class RateLimitError(APIError):
+    """HTTP 429: the service is rate limiting this key; every retry was used."""
+
+
+class ServerError(APIError):
+    """HTTP 5xx from the service; every retry was used."""
+
+
+class APITimeoutError(APIError):
+    """The service did not answer within the timeout; every retry was used."""
+
+
+class APIConnectionError(APIError):
+    """The service could not be reached; every retry was used."""
+
+
+class MalformedResponseError(APIError):
+    """A response that is not a compression result (a ``detail`` body, ``successful: false``, bad JSON)."""
+
+
+class OptimizerError(ScaleDownError):
+    """An optimizer could not work on its input: missing dependency, unreadable path, unusable model."""
+
+
+class MissingDependencyError(OptimizerError, ImportError):
+    """An optional dependency is not installed; the message names the extra that provides it."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(
+            f"{package!r} is not installed; install it with: pip install 'scaledown[{extra}]'"
+        )
+        self.package = package
+        self.extra = extra
+
+
+class PipelineError(ScaleDownError):
+    """A pipeline stage failed; ``stage`` names it and ``__cause__`` is the stage's own exception."""
+
+    def __init__(self, message: str, stage: str | None = None) -> None:
+        super().__init__(message)
+        self.stage = stage
+
+
+class BatchError(ScaleDownError):
+    """Some items of a batch failed.
+
+    ``results`` has one entry per input item, in input order: the result where the item succeeded,
+    ``None`` where it failed. ``errors`` maps the index of each failed item to its exception. The
+    exception's ``__cause__`` is the first failure by input index.
+    """
+
+    def __init__(self, results: Sequence[Any], errors: dict[int, BaseException]) -> None:
+        first = min(errors)
+        super().__init__(
+            f"{len(errors)} of {len(results)} batch items failed; first failure at index {first}: "
+            f"{errors[first]}"
+        )
+        self.results = list(results)
+        self.errors = dict(errors)

@@ -1,0 +1,67 @@
+"""Identifier-aware terms: code and prose are reduced to the same lower-case vocabulary.
+
+``parseHTTPResponse`` -> ``parsehttpresponse, parse, http, response``; ``os.path.join`` ->
+``os.path.join, os, path, join``; ``max_retries`` -> ``max_retries, max, retries``. The original form is
+kept beside its parts so that an exact identifier match outscores a match on its pieces.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+__all__ = ["terms", "query_terms", "split_identifier", "STOPWORDS"]
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*|\d+(?:\.\d+)?")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+# English function words and Python keywords that say nothing about which code is meant.
+STOPWORDS = frozenset(
+    """a an the of in on at to for and or is are was were be been being by with as from that this these
+    those it its into than then there here when which who whom what why how not no but if else elif
+    do does did done can could should would will shall may might must have has had having i we you he
+    she they me us them my our your his her their so such also just only very any all some each
+    self cls def return pass none true false import lambda yield async await try except finally raise
+    while class global nonlocal del assert get set use using used new""".split()
+)
+
+
+@lru_cache(maxsize=65536)
+def split_identifier(word: str) -> tuple[str, ...]:
+    """The lower-case parts of one identifier or dotted name, the whole form first."""
+    whole = word.lower()
+    parts: list[str] = [whole]
+    for dotted in word.split("."):
+        if dotted.lower() != whole:
+            parts.append(dotted.lower())
+        for snake in dotted.split("_"):
+            if not snake:
+                continue
+            pieces = _CAMEL.findall(snake) or [snake]
+            if len(pieces) > 1 or snake.lower() != dotted.lower():
+                parts.append(snake.lower())
+            if len(pieces) > 1:
+                parts.extend(p.lower() for p in pieces)
+    seen: dict[str, None] = {}
+    for p in parts:
+        if p and p not in seen:
+            seen[p] = None
+    return tuple(seen)
+
+
+def terms(text: str, keep_stopwords: bool = False) -> list[str]:
+    """Every term of ``text``: identifiers with their parts, numbers, lower-cased words."""
+    out: list[str] = []
+    for match in _WORD.finditer(text):
+        for part in split_identifier(match.group()):
+            if len(part) < 2 and not part.isdigit():
+                continue
+            if not keep_stopwords and part in STOPWORDS:
+                continue
+            out.append(part)
+    return out
+
+
+def query_terms(text: str) -> list[str]:
+    """The distinct terms of a query, in first-seen order."""
+    return list(dict.fromkeys(terms(text)))

