@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import logging
+import socket
+
+import pytest
+
+from scaledown_core.tokens import TokenCounter, count_tokens, encoding_name_for, get_counter
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Token counting must never touch the network: any socket use fails the test."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+# Token ids published by tiktoken for these encodings.
+@pytest.mark.parametrize(
+    ("model", "text", "ids"),
+    [
+        ("gpt-4o", "hello world", [24912, 2375]),
+        ("o200k_base", "hello world", [24912, 2375]),
+        ("gpt-4", "hello world", [15339, 1917]),
+        ("gpt-3.5-turbo", "hello world", [15339, 1917]),
+        ("cl100k_base", "tiktoken is great!", [83, 1609, 5963, 374, 2294, 0]),
+    ],
+)
+def test_known_token_ids(model: str, text: str, ids: list[int]) -> None:
+    assert get_counter(model).encode(text) == ids
+    assert count_tokens(text, model) == len(ids)
+
+
+@pytest.mark.parametrize(
+    ("model", "encoding"),
+    [
+        ("gpt-4o", "o200k_base"),
+        ("gpt-4o-mini", "o200k_base"),
+        ("gpt-4.1", "o200k_base"),
+        ("o3-mini", "o200k_base"),
+        ("gpt-5", "o200k_base"),
+        ("openai/gpt-4o", "o200k_base"),
+        ("gpt-4", "cl100k_base"),
+        ("gpt-4-turbo", "cl100k_base"),
+        ("gpt-3.5-turbo", "cl100k_base"),
+    ],
+)
+def test_model_families(model: str, encoding: str) -> None:
+    assert encoding_name_for(model) == encoding
+
+
+def test_unknown_model_falls_back_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="scaledown_core.tokens"):
+        counter = TokenCounter("claude-sonnet-unknown-xyz")
+    assert counter.encoding_name == "o200k_base"
+    assert "claude-sonnet-unknown-xyz" in caplog.text
+
+
+def test_special_token_text_is_counted_not_refused() -> None:
+    assert count_tokens("<|endoftext|>") > 1
+
+
+def test_empty_and_invalid() -> None:
+    assert count_tokens("") == 0
+    with pytest.raises(ValueError):
+        TokenCounter("")
+
+
+def test_truncate_respects_the_limit() -> None:
+    counter = get_counter("gpt-4o")
+    text = "héllo 世界 " * 50
+    for limit in (0, 1, 3, 17, 500):
+        cut = counter.truncate(text, limit)
+        assert counter.count(cut) <= limit
+        assert text.startswith(cut)
+    assert counter.truncate(text, 10_000) == text
+
+
+def test_count_many_matches_count() -> None:
+    counter = get_counter("gpt-4")
+    texts = ["a b c", "def f(x):\n    return x", ""]
+    assert counter.count_many(texts) == [counter.count(t) for t in texts]
+
+
+def test_one_megabyte_counts() -> None:
+    text = "def compress(context, prompt):\n    return context[:10]  # é\n" * 17_000
+    assert len(text) > 1_000_000
+    assert count_tokens(text) > 100_000
