@@ -1,0 +1,365 @@
+"""Pipeline: chain optimizers, compressors and plain functions, each consuming the previous output."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+from ..exceptions import PipelineError
+from ..tokens import encoding_name_for, get_counter
+from ..types import PipelineMetrics, PipelineResult, StageRecord
+from ._stages import Entry, Role, StageSpec, describe_stage
+
+__all__ = ["Pipeline"]
+
+DEFAULT_TARGET_MODEL = "gpt-4o"  # the default of every stage, so counts agree when none says otherwise
+
+
+@dataclass(frozen=True)
+class _RunArgs:
+    """The validated arguments of one run."""
+
+    query: str | None
+    file_path: Any
+    prompt: str | None
+    context: str
+    max_tokens: int | None
+
+
+class Pipeline:
+    """Run optimizers, then compressors, in order; each stage reads the previous stage's output.
+
+    ``steps`` is a list of ``(name, stage)`` pairs. A stage is an optimizer (``optimize``/``aoptimize``),
+    a compressor (``compress``/``acompress``) or a plain callable ``str -> str`` (sync or async).
+
+    Argument routing (a stage gets only what its method declares; nothing else reaches it):
+
+    - the first stage reads ``file_path`` (an optimizer only) or else ``context``; every later stage
+      gets the previous stage's output text as its context;
+    - optimizers get ``query`` (falling back to ``prompt`` when no query is given) and ``max_tokens``;
+    - compressors get ``prompt`` (falling back to ``query`` when no prompt is given) and ``max_tokens``;
+    - callables get the text alone.
+
+    ``max_tokens`` is the budget of the pipeline's output. It is given to every stage that takes it,
+    so no stage produces more than the final budget (a code-aware optimizer chooses what fits rather
+    than leaving a later compressor to cut), and the final output is checked against it: a pipeline
+    whose last stage ignores the budget raises ``PipelineError`` instead of returning too much.
+
+    Token figures (``history``, ``metrics``) are counted in ``target_model``'s tokenizer: by default
+    the stages' common ``target_model`` (``gpt-4o`` if none declares one); stages whose models count
+    with different tokenizers need an explicit ``target_model``.
+    """
+
+    def __init__(self, steps: Sequence[tuple[str, Any]], *, target_model: str | None = None) -> None:
+        self._specs = _validate_steps(steps)
+        self.target_model = _pipeline_model(self._specs, target_model)
+
+    # ----------------------------------------------------------------- inspection
+
+    @property
+    def steps(self) -> list[tuple[str, Any]]:
+        """The ``(name, stage)`` pairs, in order."""
+        return [(spec.name, spec.stage) for spec in self._specs]
+
+    @property
+    def named_steps(self) -> dict[str, Any]:
+        return {spec.name: spec.stage for spec in self._specs}
+
+    def get_step(self, name: str) -> Any:
+        """The stage called ``name``; ``KeyError`` if there is none."""
+        for spec in self._specs:
+            if spec.name == name:
+                return spec.stage
+        raise KeyError(f"no step named {name!r}; steps are {[s.name for s in self._specs]}")
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        return iter(self.steps)
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{s.name}={type(s.stage).__name__}" for s in self._specs)
+        return f"Pipeline([{parts}], target_model={self.target_model!r})"
+
+    # ----------------------------------------------------------------- running
+
+    def run(
+        self,
+        query: str | None = None,
+        file_path: Any = None,
+        prompt: str | None = None,
+        context: str = "",
+        max_tokens: int | None = None,
+    ) -> PipelineResult:
+        """Run every stage in order and return the last output with one history record per stage.
+
+        Raises ``ValueError``/``TypeError`` for bad arguments before any stage runs, and
+        ``PipelineError`` (naming the stage, its exception chained) when a stage fails.
+        """
+        args = self._prepare(query, file_path, prompt, context, max_tokens, use_async=False)
+        run = _RunState(self, args)
+        for index, spec in enumerate(self._specs):
+            entry = spec.sync
+            if entry is None:  # ruled out by _prepare; kept for type checkers
+                raise TypeError(f"stage {spec.kind} is async; use 'await pipeline.arun(...)'")
+            call_args, call_kwargs = _arguments(spec, entry, index, run.text, args)
+            started = time.perf_counter()
+            try:
+                output = entry.call(*call_args, **call_kwargs)
+            except Exception as exc:
+                raise _stage_failed(spec, exc) from exc
+            run.record(spec, index, output, started)
+        return run.result()
+
+    async def arun(
+        self,
+        query: str | None = None,
+        file_path: Any = None,
+        prompt: str | None = None,
+        context: str = "",
+        max_tokens: int | None = None,
+    ) -> PipelineResult:
+        """``run`` for async code: awaits each stage's ``aoptimize``/``acompress`` (or ``async def``
+        callable) where it has one, and runs a sync-only stage in a worker thread."""
+        args = self._prepare(query, file_path, prompt, context, max_tokens, use_async=True)
+        run = _RunState(self, args)
+        for index, spec in enumerate(self._specs):
+            entry = spec.native_async or spec.sync
+            if entry is None:  # describe_stage gives every stage one entry at least
+                raise TypeError(f"stage {spec.kind} has no entry point")
+            call_args, call_kwargs = _arguments(spec, entry, index, run.text, args)
+            started = time.perf_counter()
+            try:
+                if spec.native_async is not None:
+                    output = await entry.call(*call_args, **call_kwargs)
+                else:
+                    output = await asyncio.to_thread(entry.call, *call_args, **call_kwargs)
+            except Exception as exc:
+                raise _stage_failed(spec, exc) from exc
+            run.record(spec, index, output, started)
+        return run.result()
+
+    # ----------------------------------------------------------------- validation of one run
+
+    def _prepare(
+        self,
+        query: Any,
+        file_path: Any,
+        prompt: Any,
+        context: Any,
+        max_tokens: Any,
+        *,
+        use_async: bool,
+    ) -> _RunArgs:
+        query = _optional_text("query", query)
+        prompt = _optional_text("prompt", prompt)
+        if not isinstance(context, str):
+            raise TypeError(f"context must be a string; got {type(context).__name__}")
+        if max_tokens is not None and (
+            isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
+        ):
+            raise ValueError(f"max_tokens must be a positive integer or None; got {max_tokens!r}")
+        file_path = _check_file_path(file_path)
+
+        first = self._specs[0]
+        if file_path is not None:
+            if first.role is not Role.OPTIMIZER:
+                raise ValueError(
+                    f"file_path is read by the first stage, which must be an optimizer; "
+                    f"stage {first.kind} is not. Pass the text as context instead"
+                )
+            entry = (first.native_async or first.sync) if use_async else first.sync
+            if entry is not None and not entry.takes("file_path"):
+                raise ValueError(f"stage {first.kind} does not take file_path; pass the text as context")
+            if context:
+                raise ValueError("give either context or file_path, not both: the first stage reads one source")
+        if prompt is None and query is None and any(s.role is Role.COMPRESSOR for s in self._specs):
+            raise ValueError("a compressor stage needs a prompt: pass prompt= (or query=, used as the prompt)")
+        if not use_async:
+            for spec in self._specs:
+                if spec.sync is None:
+                    raise TypeError(f"stage {spec.kind} is an async function; use 'await pipeline.arun(...)'")
+        return _RunArgs(query, file_path, prompt, context, max_tokens)
+
+
+# --------------------------------------------------------------------------- construction checks
+
+
+def _validate_steps(steps: Any) -> list[StageSpec]:
+    if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence):
+        raise TypeError(
+            f"steps must be a list of (name, stage) pairs; got {type(steps).__name__}. "
+            "Example: Pipeline([('haste', HasteOptimizer()), ('compress', LocalCompressor())])"
+        )
+    if not steps:
+        raise ValueError("a pipeline needs at least one step: a list of (name, stage) pairs")
+    specs: list[StageSpec] = []
+    seen: set[str] = set()
+    for position, step in enumerate(steps):
+        if not isinstance(step, tuple) or len(step) != 2:
+            raise TypeError(
+                f"step {position} must be a (name, stage) pair; got {type(step).__name__}. "
+                "Name every step, e.g. ('haste', HasteOptimizer())"
+            )
+        spec = describe_stage(*step)
+        if spec.name in seen:
+            raise ValueError(f"step name {spec.name!r} is used twice; every step needs its own name")
+        seen.add(spec.name)
+        specs.append(spec)
+    _check_order(specs)
+    return specs
+
+
+def _check_order(specs: list[StageSpec]) -> None:
+    compressor: StageSpec | None = None
+    for spec in specs:
+        if spec.role is Role.COMPRESSOR and compressor is None:
+            compressor = spec
+        elif spec.role is Role.OPTIMIZER and compressor is not None:
+            raise ValueError(
+                f"optimizer {spec.name!r} comes after compressor {compressor.name!r}: an optimizer selects "
+                "code and needs source that is still whole, so put optimizers before compressors"
+            )
+
+
+def _pipeline_model(specs: list[StageSpec], explicit: str | None) -> str:
+    if explicit is not None:
+        if not isinstance(explicit, str) or not explicit.strip():
+            raise ValueError(f"target_model must be a non-empty model name such as 'gpt-4o'; got {explicit!r}")
+        return explicit
+    models = [(spec.name, spec.target_model) for spec in specs if spec.target_model]
+    if not models:
+        return DEFAULT_TARGET_MODEL
+    encodings = {encoding_name_for(model) for _, model in models}
+    if len(encodings) > 1:
+        listed = ", ".join(f"{name}: {model}" for name, model in models)
+        raise ValueError(
+            f"the stages count tokens with different tokenizers ({listed}); pass target_model= to say "
+            "which model the pipeline's budget and figures are in"
+        )
+    return models[-1][1]  # the model the final output is meant for
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def _optional_text(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string or None; got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"{name} must not be empty; leave it out (None) instead")
+    return value
+
+
+def _check_file_path(file_path: Any) -> Any:
+    if file_path is None or file_path == "":
+        return None
+    if isinstance(file_path, (str, os.PathLike)):
+        return file_path
+    if isinstance(file_path, (list, tuple)):
+        if not file_path:
+            raise ValueError("file_path is an empty list: no source to read")
+        for item in file_path:
+            if not isinstance(item, (str, os.PathLike)):
+                raise TypeError(f"file_path entries must be paths; got {type(item).__name__}")
+        return list(file_path)
+    raise TypeError(f"file_path must be a path, a directory or a list of paths; got {type(file_path).__name__}")
+
+
+def _arguments(
+    spec: StageSpec, entry: Entry, index: int, text: str, args: _RunArgs
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The positional and keyword arguments for one stage: its text plus the protocol arguments it takes."""
+    offered: dict[str, Any] = {}
+    if spec.role is Role.OPTIMIZER:
+        query = args.query if args.query is not None else args.prompt
+        if query is not None:
+            offered["query"] = query
+        if index == 0 and args.file_path is not None:
+            offered["file_path"] = args.file_path
+    elif spec.role is Role.COMPRESSOR:
+        offered["prompt"] = args.prompt if args.prompt is not None else args.query
+    if spec.role is not Role.CALLABLE and args.max_tokens is not None:
+        offered["max_tokens"] = args.max_tokens
+    kwargs = {name: value for name, value in offered.items() if entry.takes(name)}
+    if entry.context_keyword:
+        kwargs["context"] = text
+        return (), kwargs
+    return (text,), kwargs
+
+
+def _stage_failed(spec: StageSpec, exc: Exception) -> PipelineError:
+    return PipelineError(f"stage {spec.kind} failed: {type(exc).__name__}: {exc}", stage=spec.name)
+
+
+def _content_of(spec: StageSpec, output: Any) -> tuple[str, Any]:
+    """The text and metrics of a stage's result; ``PipelineError`` for a result of the wrong shape."""
+    if isinstance(output, str):
+        return output, None
+    content = getattr(output, "content", None)
+    if isinstance(content, str):
+        return content, getattr(output, "metrics", None)
+    if isinstance(output, list):
+        problem = f"a list of {len(output)} results; a pipeline stage must return one result"
+    else:
+        problem = f"a {type(output).__name__}, not a string or a result with a .content string"
+    raise PipelineError(f"stage {spec.kind} returned {problem}", stage=spec.name)
+
+
+def _given_tokens(metrics: Any) -> int | None:
+    """What a stage says it was given (for a first stage that read files the pipeline never saw)."""
+    for attribute in ("original_tokens", "original_prompt_tokens"):
+        value = getattr(metrics, attribute, None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+class _RunState:
+    """The text flowing through one run and the records collected so far."""
+
+    def __init__(self, pipeline: Pipeline, args: _RunArgs) -> None:
+        self._counter = get_counter(pipeline.target_model)
+        self._args = args
+        self._specs = pipeline._specs
+        self._started = time.perf_counter()
+        self.text = args.context
+        self._text_tokens = self._counter.count(args.context)
+        self._original_tokens = self._text_tokens
+        self.history: list[StageRecord] = []
+        self.results: list[Any] = []
+
+    def record(self, spec: StageSpec, index: int, output: Any, started: float) -> None:
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        content, metrics = _content_of(spec, output)
+        input_tokens = self._text_tokens
+        if index == 0 and self._args.file_path is not None:
+            # The stage read the files itself; only it knows how many tokens it was given.
+            input_tokens = _given_tokens(metrics) or 0
+            self._original_tokens = input_tokens
+        output_tokens = self._counter.count(content)
+        self.history.append(StageRecord(spec.name, input_tokens, output_tokens, latency_ms, metrics))
+        self.results.append(output)
+        self.text, self._text_tokens = content, output_tokens
+
+    def result(self) -> PipelineResult:
+        budget = self._args.max_tokens
+        if budget is not None and self._text_tokens > budget:
+            last = self._specs[-1]
+            raise PipelineError(
+                f"stage {last.kind} returned {self._text_tokens} tokens, over max_tokens={budget}; "
+                "end the pipeline with a stage that takes max_tokens",
+                stage=last.name,
+            )
+        metrics = PipelineMetrics(
+            original_tokens=self._original_tokens,
+            total_tokens=self._text_tokens,
+            latency_ms=(time.perf_counter() - self._started) * 1000.0,
+        )
+        return PipelineResult(self.text, metrics, history=self.history, stage_results=self.results)
