@@ -1,0 +1,1 @@
+"""A tiny shop used as test data for the LangChain retriever."""
