@@ -167,11 +167,11 @@ def _is_terminal(stream: TextIO) -> bool:
 
 
 def _cmd_select(args: argparse.Namespace) -> int:
-    optimizer = _make_optimizer(args)
     paths: list[str] = args.paths
+    if STDIN_MARK in paths and len(paths) > 1:
+        raise ValueError("'-' (read the source from stdin) cannot be mixed with paths")
+    optimizer = _make_optimizer(args)
     if STDIN_MARK in paths:
-        if len(paths) > 1:
-            raise ValueError("'-' (read the source from stdin) cannot be mixed with paths")
         source = sys.stdin.read()
         with _progress("selecting code"):
             result = optimizer.optimize(context=source, query=args.query, max_tokens=args.budget)
