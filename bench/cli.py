@@ -1,0 +1,66 @@
+"""``python -m bench run|report``: the one command that runs suites and writes BENCHMARKS.md.
+
+  python -m bench run --data ../shared/bench-data --suite selection|repo|compression|codesearch|all
+                      [--systems all|ours|peers|NAME,...] [--quick N] [--force] [--results DIR]
+  python -m bench report [--results DIR] [--out BENCHMARKS.md] [--plots bench/plots]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from bench.suites import PLOTS_DIR, REPO_ROOT, RESULTS_DIR, SUITES
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run suites and score them")
+    run.add_argument("--data", required=True, type=Path, help="the bench-data folder")
+    run.add_argument("--suite", default="all", choices=(*SUITES, "all"))
+    run.add_argument("--systems", default="all", help="all, ours, peers, or names separated by commas")
+    run.add_argument("--quick", type=int, default=None, metavar="N", help="only the first N records of each fixture")
+    run.add_argument("--force", action="store_true", help="rerun systems whose cached results are current")
+    run.add_argument("--results", type=Path, default=None,
+                     help="results folder (default bench/results, or bench/results/quick-N with --quick)")
+    run.add_argument("--scorer", type=Path, default=None, help="score.py (default: <data>/../bench/score.py)")
+    rep = sub.add_parser("report", help="write BENCHMARKS.md tables and plots from results")
+    rep.add_argument("--results", type=Path, default=RESULTS_DIR)
+    rep.add_argument("--out", type=Path, default=REPO_ROOT / "BENCHMARKS.md")
+    rep.add_argument("--plots", type=Path, default=PLOTS_DIR)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "run":
+        return _run(args, argv if argv is not None else sys.argv[1:])
+    from bench.report import write_report
+
+    write_report(args.results, args.out, args.plots)
+    print(f"wrote {args.out} and plots under {args.plots}")
+    return 0
+
+
+def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    from bench import data
+    from bench.runner import RunConfig, run_suite
+    from bench.systems import resolve
+
+    data_dir = args.data.resolve()
+    results = args.results or (RESULTS_DIR / f"quick-{args.quick}" if args.quick else RESULTS_DIR)
+    cfg = RunConfig(data_dir=data_dir, results_dir=results.resolve(),
+                    scorer_path=(args.scorer or data.default_scorer(data_dir)).resolve(), quick=args.quick,
+                    force=args.force, command="python -m bench " + shlex.join(argv))
+    suites = SUITES if args.suite == "all" else (args.suite,)
+    try:
+        for suite in suites:
+            run_suite(suite, resolve(args.systems, suite), cfg)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    return 0

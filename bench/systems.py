@@ -1,0 +1,93 @@
+"""Every system the harness runs: ours (through the public API) and the peers, with how each runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bench.suites import VENVS_DIR
+
+
+@dataclass(frozen=True)
+class System:
+    name: str
+    label: str
+    adapter: str
+    """``module:Class`` under bench.adapters, built in the worker with ``options``."""
+    suites: tuple[str, ...]
+    ours: bool = False
+    venv: str | None = None
+    """A venv under bench/.venvs (its pins clash with ours); None: the project's .venv."""
+    budget_knob: bool = True
+    """False: the system cannot be told a token budget; the harness cuts its output at a line boundary."""
+    options: tuple[tuple[str, object], ...] = ()
+    note: str = ""
+
+    @property
+    def python(self) -> str:
+        if self.venv is None:
+            import sys
+
+            return sys.executable
+        return str(VENVS_DIR / self.venv / "bin" / "python")
+
+    def available(self) -> bool:
+        from pathlib import Path
+
+        return Path(self.python).exists()
+
+
+SYSTEMS: tuple[System, ...] = (
+    # ----- ours
+    System("haste", "HasteOptimizer", "bench.adapters.ours:Haste",
+           ("selection", "repo", "codesearch"), ours=True, options=(("semantic", False),)),
+    System("haste-semantic", "HasteOptimizer(semantic=True)", "bench.adapters.ours:Haste",
+           ("selection", "repo", "codesearch"), ours=True, options=(("semantic", True),),
+           note="local packaged MiniLM (no OPENAI_API_KEY)"),
+    System("semantic", "SemanticOptimizer", "bench.adapters.ours:Semantic",
+           ("selection", "codesearch"), ours=True, note="packaged all-MiniLM-L6-v2"),
+    System("local", "LocalCompressor", "bench.adapters.ours:Local",
+           ("compression",), ours=True, options=(("embeddings", False),), note="lexical"),
+    System("local-embed", "LocalCompressor(embeddings)", "bench.adapters.ours:Local",
+           ("compression",), ours=True, options=(("embeddings", True),), note="with the packaged MiniLM"),
+    # ----- code peers
+    System("upstream-haste", "upstream HASTE 0.2.4", "bench.adapters.haste_peer:Haste",
+           ("selection", "repo"), venv="haste", budget_knob=False,
+           note="hastecontext==0.2.4, defaults; no budget knob"),
+    System("aider-repomap", "Aider repo map", "bench.adapters.aider_peer:AiderRepoMap",
+           ("selection", "repo"), venv="aider", note="aider-chat 0.86.2, map_tokens=budget"),
+    System("bm25-units", "BM25 over AST units", "bench.adapters.code_peers:BM25Units",
+           ("selection", "repo", "codesearch"), note="rank_bm25 BM25Okapi, ast units, greedy fill"),
+    System("codesplitter-bm25", "LlamaIndex CodeSplitter + BM25", "bench.adapters.code_peers:CodeSplitterBM25",
+           ("selection", "repo"), note="CodeSplitter defaults, rank_bm25 BM25Okapi, greedy fill"),
+    System("embedding-units", "Embedding retrieval (MiniLM)", "bench.adapters.code_peers:EmbeddingUnits",
+           ("selection", "codesearch"), note="packaged all-MiniLM-L6-v2 over ast units, greedy fill"),
+    System("prefix", "Prefix truncation", "bench.adapters.code_peers:PrefixTruncation",
+           ("selection", "compression"), budget_knob=False, note="the input from the top"),
+    # ----- compression peers
+    System("bm25-sentences", "BM25 sentences", "bench.adapters.compress_peers:BM25Sentences",
+           ("compression",), note="rank_bm25 BM25Okapi over sentences, greedy fill"),
+    System("lc-embeddings-filter", "LangChain EmbeddingsFilter", "bench.adapters.compress_peers:LangChainEmbeddingsFilter",
+           ("compression",), note="packaged MiniLM; sentences ranked, greedy fill"),
+    System("li-sentence-optimizer", "LlamaIndex SentenceEmbeddingOptimizer",
+           "bench.adapters.compress_peers:LlamaIndexSentenceOptimizer", ("compression",), budget_knob=False,
+           note="packaged MiniLM, percentile_cutoff=rate, context 0/0; cut at a token boundary"),
+)
+
+BY_NAME = {s.name: s for s in SYSTEMS}
+
+
+def resolve(spec: str | None, suite: str) -> list[System]:
+    """Systems named by ``spec`` (comma list; ``ours``, ``peers``, ``all``) that run ``suite``."""
+    names = [n.strip() for n in (spec or "all").split(",") if n.strip()]
+    chosen: list[System] = []
+    for n in names:
+        if n == "all":
+            group = list(SYSTEMS)
+        elif n in ("ours", "peers"):
+            group = [s for s in SYSTEMS if s.ours == (n == "ours")]
+        elif n in BY_NAME:
+            group = [BY_NAME[n]]
+        else:
+            raise ValueError(f"unknown system {n!r}; choose from all, ours, peers, {', '.join(BY_NAME)}")
+        chosen += [s for s in group if suite in s.suites and s not in chosen]
+    return chosen
