@@ -1,0 +1,60 @@
+"""The code model: Python source parsed once (tree-sitter) into units that every optimizer shares.
+
+API::
+
+    parse_source(text, path=None) -> SourceFile        # cached by (path, content hash), bounded LRU
+    load_sources(paths, warnings=None) -> list[SourceFile]
+        # a file, a directory (every .py below it; virtual envs, build, hidden, __pycache__ and
+        # site-packages skipped; paths shown relative to the directory) or a list of both.
+        # Missing/unreadable path -> OptimizerError naming it; binary file refused alone, skipped
+        # (warning) in a directory; non-UTF-8 decoded with replacement and reported in warnings.
+    CodeBase(files)                                    # units by key + call graph
+        .units: dict[key, CodeUnit]; .file_of: dict[key, SourceFile]
+        .callees(key) -> [key]; .callers(key) -> [key]; .resolve(unit, "self.x") -> [key]
+    SourceFile.blocks(unit) -> tuple[Block, ...]       # the unit cut at statement boundaries
+    unit_lines(unit, blocks=None) -> [line]            # whole unit, or head + blocks (+ their context)
+    render(files, {path: lines}, headers=None) -> str  # source order, "# ..." for removed regions,
+                                                       # "# file: <path>" headers when several files
+
+``CodeUnit``: ``key`` (``"path::Qual.name"``, or ``"Qual.name"`` without a path; a repeated name gets
+``@line``), ``path``, ``kind`` (``function`` | ``method`` | ``class`` = the class header: decorators,
+``class`` line, docstring, class attributes | ``module`` = a run of module-level statements; imports are
+their own ``module`` units with ``is_import``), ``name``, ``qualname`` (``Class.method``; nested functions
+belong to their outer function; ``<module:LINE>`` for module units), ``start_line``/``end_line`` (1-based,
+inclusive, decorators included; a class header spans its whole class), ``regions`` (the line ranges the
+unit shows when shown whole), ``head`` (the signature and docstring lines, shown when the unit is shown in
+part), ``text`` (the lines of ``regions``), ``signature``, ``docstring``, ``parent`` (key of the enclosing
+class header), ``terms`` (identifier-aware, ``scaledown_core.retrieval.text.terms`` of text + qualname),
+``calls`` (raw callee expressions: ``foo``, ``self.bar``, ``mod.baz``), ``references`` (identifiers used),
+``bases`` (class headers).
+
+``SourceFile``: ``path``, ``text``, ``lines`` (``lines[i]`` is line ``i + 1``), ``units`` (source order,
+a class header before its methods), ``by_key``, ``imports`` (local name -> dotted target, e.g.
+``{"np": "numpy", "helper": ".utils.helper"}``), ``has_syntax_errors``, ``warnings``, ``digest``,
+``module_name``, ``unit_at(line)``.
+
+Every line of a file belongs to at most one unit; blank lines between units belong to none. Units of a
+file with syntax errors are still produced for the parts tree-sitter could recover.
+"""
+
+from .graph import CodeBase
+from .loader import SKIP_DIRS, load_sources
+from .model import UNIT_KINDS, Block, CodeUnit, SourceFile, clear_cache, module_name_of, parse_source
+from .render import ELISION, FILE_HEADER, render, unit_lines
+
+__all__ = [
+    "Block",
+    "CodeBase",
+    "CodeUnit",
+    "ELISION",
+    "FILE_HEADER",
+    "SKIP_DIRS",
+    "SourceFile",
+    "UNIT_KINDS",
+    "clear_cache",
+    "load_sources",
+    "module_name_of",
+    "parse_source",
+    "render",
+    "unit_lines",
+]

@@ -1,0 +1,72 @@
+"""Render a selection of lines as the original files with the unselected parts taken out."""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping, Sequence
+
+from .model import Block, CodeUnit, SourceFile
+
+__all__ = ["ELISION", "FILE_HEADER", "unit_lines", "render"]
+
+ELISION = "# ..."
+"""The comment line that stands for removed lines (indented like the first removed line)."""
+FILE_HEADER = "# file: {path}"
+"""The line that opens each file's section when the input has several files."""
+
+
+def unit_lines(unit: CodeUnit, blocks: Sequence[Block] | None = None) -> list[int]:
+    """Lines to show for ``unit``: all of it (``blocks`` None) or its head plus ``blocks`` and their context."""
+    if blocks is None:
+        return unit.line_numbers()
+    lines = set(range(unit.head[0], unit.head[1] + 1))
+    for block in blocks:
+        lines.update(block.line_numbers())
+    return sorted(lines)
+
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def _render_file(sf: SourceFile, chosen: list[int], out: list[str]) -> None:
+    lines = sf.lines
+    prev = 0
+    for n in chosen:
+        if n < 1 or n > len(lines):
+            continue
+        if n > prev + 1:
+            gap = [g for g in range(prev + 1, n) if lines[g - 1].strip()]
+            if gap:
+                out.append(_indent(lines[gap[0] - 1]) + ELISION)
+            elif prev:  # only blank lines between two shown lines: keep one
+                out.append("")
+        out.append(lines[n - 1])
+        prev = n
+    if prev and any(line.strip() for line in lines[prev:]):
+        rest = next(line for line in lines[prev:] if line.strip())
+        out.append(_indent(rest) + ELISION)
+
+
+def render(
+    files: Sequence[SourceFile],
+    selection: Mapping[str | None, Iterable[int]],
+    headers: bool | None = None,
+) -> str:
+    """The selected lines of ``files`` in source order, elided regions marked with :data:`ELISION`.
+
+    ``selection`` maps a file's ``path`` to the line numbers to show. ``headers`` (default: when there
+    are several files) opens each shown file with :data:`FILE_HEADER`. Every output line is a line of
+    the input, an elision marker or a file header; nothing is reordered.
+    """
+    if headers is None:
+        headers = len(files) > 1
+    sections: list[str] = []
+    for sf in files:
+        picked = selection.get(sf.path)
+        if not picked:
+            continue
+        chosen = sorted(set(picked))
+        out: list[str] = [FILE_HEADER.format(path=sf.path)] if headers else []
+        _render_file(sf, chosen, out)
+        sections.append("\n".join(out))
+    return "\n\n".join(sections)
