@@ -225,8 +225,8 @@ def _cmd_compress(args: argparse.Namespace) -> int:
         _print_json(result.to_dict())
     else:
         _print_text(result.content)
-    _report_warnings(warnings)
     m = result.metrics
+    _report_warnings([*warnings, *m.extra.get("warnings", [])])
     rate = f", rate {m.rate:.2f}" if m.rate is not None else ""
     _say(
         f"{m.original_prompt_tokens} -> {m.compressed_prompt_tokens} tokens ({m.model_used}), "

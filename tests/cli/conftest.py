@@ -49,6 +49,17 @@ def cli_env(**extra: str) -> dict[str, str]:
 RunCli = Callable[..., Completed]
 
 
+@pytest.fixture(scope="session")
+def scaledown_exe() -> str:
+    return scaledown_executable()
+
+
+@pytest.fixture(scope="session")
+def make_cli_env() -> Callable[..., dict[str, str]]:
+    """``make_cli_env(**extra)``: a clean offline environment for a ``scaledown`` subprocess."""
+    return cli_env
+
+
 @pytest.fixture
 def run_cli() -> RunCli:
     """``run_cli(*args, stdin=None, cwd=None, env=None)`` runs ``scaledown`` and returns its outputs."""
