@@ -164,6 +164,7 @@ class Pipeline:
         ):
             raise ValueError(f"max_tokens must be a positive integer or None; got {max_tokens!r}")
         file_path = _check_file_path(file_path)
+        entries = [_entry_for(spec, use_async) for spec in self._specs]  # refuses async callables in run()
 
         first = self._specs[0]
         if file_path is not None:
@@ -172,17 +173,14 @@ class Pipeline:
                     f"file_path is read by the first stage, which must be an optimizer; "
                     f"stage {first.kind} is not. Pass the text as context instead"
                 )
-            entry = (first.native_async or first.sync) if use_async else first.sync
-            if entry is not None and not entry.takes("file_path"):
+            if not entries[0].takes("file_path"):
                 raise ValueError(f"stage {first.kind} does not take file_path; pass the text as context")
             if context:
                 raise ValueError("give either context or file_path, not both: the first stage reads one source")
-        if prompt is None and query is None and any(s.role is Role.COMPRESSOR for s in self._specs):
+        if prompt is None and query is None and any(
+            spec.role is Role.COMPRESSOR and entry.takes("prompt") for spec, entry in zip(self._specs, entries)
+        ):
             raise ValueError("a compressor stage needs a prompt: pass prompt= (or query=, used as the prompt)")
-        if not use_async:
-            for spec in self._specs:
-                if spec.sync is None:
-                    raise TypeError(f"stage {spec.kind} is an async function; use 'await pipeline.arun(...)'")
         return _RunArgs(query, file_path, prompt, context, max_tokens)
 
 
@@ -245,6 +243,14 @@ def _pipeline_model(specs: list[StageSpec], explicit: str | None) -> str:
 
 
 # --------------------------------------------------------------------------- one run
+
+
+def _entry_for(spec: StageSpec, use_async: bool) -> Entry:
+    """The entry point a run will call: the coroutine one under ``arun`` where there is one."""
+    entry = (spec.native_async or spec.sync) if use_async else spec.sync
+    if entry is None:
+        raise TypeError(f"stage {spec.kind} is an async function; use 'await pipeline.arun(...)'")
+    return entry
 
 
 def _optional_text(name: str, value: Any) -> str | None:

@@ -455,3 +455,11 @@ async def test_arun_awaits_async_callables_and_wraps_failures() -> None:
         await Pipeline([("shout", shout), ("broken", broken)]).arun(context="hi")
     assert isinstance(info.value.__cause__, RuntimeError)
     assert _inspect.iscoroutinefunction(Pipeline.arun)
+
+
+def test_a_compressor_that_takes_no_prompt_needs_none() -> None:
+    class Truncate:
+        def compress(self, context: str, max_tokens: int | None = None) -> str:
+            return context[:4]
+
+    assert Pipeline([("t", Truncate())]).run(context="abcdefgh").final_content == "abcd"
