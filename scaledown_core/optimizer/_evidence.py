@@ -1,0 +1,171 @@
+"""Read a query as an issue report: prose plus tracebacks, code snippets, error messages, ``file:line``.
+
+The parts of a report that name code directly (a traceback frame, a backticked name, a snippet line
+copied from the source, a quoted error message) are much stronger evidence than its prose; this module
+pulls them apart so the ranker can weigh them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..retrieval.text import STOPWORDS, split_identifier, terms
+
+__all__ = ["Frame", "Evidence", "read_query"]
+
+# Weight of a query term by where it appears: a name inside code or a traceback says more than prose.
+PROSE_WEIGHT = 1.0
+CODE_WEIGHT = 2.0
+# A term that occurs many times in the report is its subject; repeated mentions count, with a cap.
+REPEAT_BONUS = 0.15
+REPEAT_CAP = 4
+# Shortest stripped snippet line worth matching exactly against source lines (shorter ones, like
+# ``return x`` or ``else:``, occur everywhere).
+MIN_CODE_LINE_CHARS = 12
+# Shortest error message worth searching for in the source.
+MIN_MESSAGE_CHARS = 12
+
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)(?:, in ([A-Za-z_<>][\w<>]*))?')
+_FILE_LINE = re.compile(r"([\w./\\-]+\.py)(?::|, line |#L| line )(\d+)")
+_FENCE = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.S)
+_BACKTICK = re.compile(r"`([^`\n]{1,200})`")
+_ERROR_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|Warning|Exit|Interrupt|Fault))(?::\s*(.*))?$")
+_QUOTED = re.compile(r'"([^"\n]{%d,200})"|\'([^\'\n]{%d,200})\'' % (MIN_MESSAGE_CHARS, MIN_MESSAGE_CHARS))
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_CODE_HINT = re.compile(r"^\s*(>>>|\.\.\.\s|\$ |In \[\d+\]:|def |class |import |from \S+ import |@|return |raise )"
+                        r"|[A-Za-z_]\w*\([^)]*\)|\w\.\w+\(|^\s{4,}\S|[=!<>]=|\w\[.*\]")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A traceback frame or ``file:line`` reference: ``path`` as written, ``line``, ``func`` if named."""
+
+    path: str
+    line: int
+    func: str | None
+    order: int
+    """Position among the report's frames (later frames are deeper in the stack)."""
+
+
+@dataclass
+class Evidence:
+    """What a query says about the code it concerns."""
+
+    text: str
+    terms: list[str]
+    weights: dict[str, float]
+    names: dict[str, float] = field(default_factory=dict)
+    """Identifiers named in code context (lower-case last part -> strength 0..1)."""
+    dotted: set[str] = field(default_factory=set)
+    """Qualified names as written (``Class.method``, ``module.func``), lower-case."""
+    frames: list[Frame] = field(default_factory=list)
+    code_lines: list[str] = field(default_factory=list)
+    """Stripped snippet/traceback lines that may be copied verbatim from the source."""
+    messages: list[str] = field(default_factory=list)
+    """Error messages and quoted phrases, whitespace-normalised, lower-case."""
+    paths: list[str] = field(default_factory=list)
+    """File paths the report mentions."""
+
+    @property
+    def has_code_evidence(self) -> bool:
+        return bool(self.names or self.frames or self.code_lines or self.messages)
+
+
+def _code_regions(text: str) -> tuple[list[str], list[str]]:
+    """(code snippets, prose remainder) of a report."""
+    code: list[str] = []
+    prose = text
+    for m in _FENCE.finditer(text):
+        code.append(m.group(1))
+    prose = _FENCE.sub("\n", prose)
+    for m in _BACKTICK.finditer(prose):
+        code.append(m.group(1))
+    rest: list[str] = []
+    for line in prose.splitlines():
+        if _CODE_HINT.search(line) or _FRAME.search(line):
+            code.append(line)
+        else:
+            rest.append(line)
+    return code, rest
+
+
+def _add_name(names: dict[str, float], dotted: set[str], ident: str, strength: float) -> None:
+    parts = ident.split(".")
+    leaf = parts[-1]
+    if len(leaf) < 3 or leaf.lower() in STOPWORDS:
+        return
+    names[leaf.lower()] = max(names.get(leaf.lower(), 0.0), strength)
+    if len(parts) >= 2:
+        dotted.add(".".join(parts[-2:]).lower())
+
+
+def _is_identifier_like(word: str) -> bool:
+    """A prose word that is surely code: snake_case, camelCase, dotted, dunder."""
+    if "." in word:
+        return True
+    core = word.strip("_")
+    return "_" in core or (any(c.isupper() for c in core[1:]) and any(c.islower() for c in core))
+
+
+def read_query(text: str) -> Evidence:
+    """Split an issue report into weighted terms and direct evidence about the code."""
+    code, prose = _code_regions(text)
+    weights: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for t in terms(text):
+        counts[t] = counts.get(t, 0) + 1
+    code_terms = set(terms("\n".join(code)))
+    for t, n in counts.items():
+        base = CODE_WEIGHT if t in code_terms else PROSE_WEIGHT
+        weights[t] = base * (1.0 + REPEAT_BONUS * (min(n, REPEAT_CAP) - 1))
+    ev = Evidence(text=text, terms=list(counts), weights=weights)
+
+    for i, m in enumerate(_FRAME.finditer(text)):
+        ev.frames.append(Frame(m.group(1), int(m.group(2)), m.group(3), i))
+        if m.group(3) and not m.group(3).startswith("<"):
+            _add_name(ev.names, ev.dotted, m.group(3), 1.0)
+        ev.paths.append(m.group(1))
+    base = len(ev.frames)
+    for j, m in enumerate(_FILE_LINE.finditer(_FRAME.sub("", text))):
+        ev.frames.append(Frame(m.group(1), int(m.group(2)), None, base + j))
+        ev.paths.append(m.group(1))
+
+    for snippet in code:
+        for line in snippet.splitlines():
+            stripped = line.strip()
+            for prefix in (">>> ", "... ", "$ "):
+                if stripped.startswith(prefix):
+                    stripped = stripped[len(prefix):].strip()
+            if len(stripped) >= MIN_CODE_LINE_CHARS and not _FRAME.search(stripped):
+                ev.code_lines.append(stripped)
+            err = _ERROR_LINE.match(line)
+            if err:
+                _add_name(ev.names, ev.dotted, err.group(1), 0.5)
+                if err.group(2) and len(err.group(2).strip()) >= MIN_MESSAGE_CHARS:
+                    ev.messages.append(_norm(err.group(2)))
+            for ident in _IDENT.findall(line):
+                strength = 0.8 if ("." in ident or "_" in ident or _is_identifier_like(ident)) else 0.5
+                _add_name(ev.names, ev.dotted, ident, strength)
+    for line in prose:
+        err = _ERROR_LINE.match(line)
+        if err and err.group(2) and len(err.group(2).strip()) >= MIN_MESSAGE_CHARS:
+            ev.messages.append(_norm(err.group(2)))
+        for ident in _IDENT.findall(line):
+            if _is_identifier_like(ident):
+                _add_name(ev.names, ev.dotted, ident, 0.6)
+    for m in _QUOTED.finditer(text):
+        phrase = m.group(1) or m.group(2)
+        if " " in phrase.strip():
+            ev.messages.append(_norm(phrase))
+    ev.messages = list(dict.fromkeys(msg for msg in ev.messages if msg))
+    ev.code_lines = list(dict.fromkeys(ev.code_lines))
+    return ev
+
+
+def _norm(s: str) -> str:
+    return " ".join(s.lower().split())
+
+
+def identifier_parts(name: str) -> tuple[str, ...]:
+    return split_identifier(name)

@@ -1,0 +1,656 @@
+"""HasteOptimizer: the code an LLM needs to answer a query, chosen from Python source under a hard budget.
+
+Stages, each a short function: parse (``scaledown_core.code``, cached by content) -> index (BM25 over
+units, per-line token counts, line and name maps; cached) -> read the query as an issue report
+(``_evidence``) -> rank units -> optional semantic rerank -> expand over the call graph -> pack under
+the budget (``retrieval.packer.pack`` with an exact measure) -> render with elision markers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import logging
+import math
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from ..code import CodeBase, CodeUnit, SourceFile, load_sources, parse_source, render, unit_lines
+from ..code.model import Block
+from ..exceptions import OptimizerError
+from ..retrieval.bm25 import BM25
+from ..retrieval.packer import Candidate, pack
+from ..retrieval.text import terms as text_terms
+from ..tokens import get_counter
+from ..types import OptimizationMetrics, OptimizedContext, SourceSpan
+from ._evidence import Evidence, Frame, read_query
+
+__all__ = ["HasteOptimizer"]
+
+logger = logging.getLogger(__name__)
+
+# ---------------------------------------------------------------- ranking weights (fused, each 0..1)
+W_LEXICAL = 1.0          # BM25 over the unit's identifier-aware terms, divided by the best unit's
+W_NAME = 0.9             # the unit's own name is mentioned in code context (backticks, snippet, frame)
+W_QUALNAME = 0.6         # ``Class.method`` as written matches the unit's qualified name
+W_CLASS_MENTION = 0.25   # the enclosing class is named: its methods are likelier
+W_FRAME = 1.0            # a traceback frame names this function in this file
+W_FRAME_LINE = 0.5       # a frame's line number falls inside the unit (lines drift across versions)
+W_CODE_LINE = 0.8        # a snippet/traceback line is copied verbatim from the unit
+W_MESSAGE = 0.9          # a quoted error message is found in the unit's text
+W_SEMANTIC = 0.35        # share of the embedding similarity in the fused score when semantic=True
+DEEPEST_FRAME_BONUS = 0.3  # the deepest frame of a traceback is nearest to the fault
+CODE_LINE_SATURATION = 3   # verbatim lines beyond this many add nothing more
+# ---------------------------------------------------------------- expansion
+CALLEE_DECAY = 0.55      # a callee explains its caller
+CALLER_DECAY = 0.45      # a caller shows how the unit is used
+EXPANSION_CEILING = 0.98  # an expanded unit stays ranked below the seed that brought it in
+# ---------------------------------------------------------------- packing
+VALUE_SHARPNESS = 2.0    # value = (score / best) ** sharpness: the top units are worth much more
+PARTIAL_VALUE = 0.6      # a unit shown in part is worth this share of the whole
+PARTIAL_SHARE = 0.6      # a partial view takes at most this share of the budget
+MIN_SPLIT_TOKENS = 60    # smaller units are shown whole or not at all
+MARKER_TOKENS = 3        # an elision line costs about this much
+CLASS_SIG_VALUE = 0.0    # a class line is worth nothing alone; methods pull it in
+IMPORT_VALUE = 1e-3      # imports used by the kept code fill what budget is left
+# ---------------------------------------------------------------- caches
+INDEX_CACHE_SIZE = 32    # distinct sources (or trees) kept indexed in memory
+SEMANTIC_MAX_CHARS = 2000  # characters of a unit given to the embedding model
+
+
+@dataclass
+class _FileIndex:
+    sf: SourceFile
+    line_tokens: list[int]
+    lower: str
+    line_starts: list[int]
+    line_owner: dict[int, int]
+    """line number -> global unit index of the unit that shows it"""
+
+
+@dataclass
+class _Index:
+    files: list[SourceFile]
+    codebase: CodeBase
+    units: list[CodeUnit]
+    pos: dict[str, int]
+    bm25: BM25
+    unit_tokens: list[int]
+    by_path: dict[str | None, _FileIndex]
+    by_line: dict[str, list[int]]
+    """stripped source line -> unit indices that show it"""
+    by_name: dict[str, list[int]]
+    original_tokens: int
+    block_terms: dict[tuple[str, int], set[str]] = field(default_factory=dict)
+
+
+_index_cache: "OrderedDict[tuple[Any, ...], _Index]" = OrderedDict()
+_index_lock = threading.Lock()
+
+
+def _build_index(files: list[SourceFile], model: str) -> _Index:
+    counter = get_counter(model)
+    units = [u for sf in files for u in sf.units]
+    pos = {u.key: i for i, u in enumerate(units)}
+    by_path: dict[str | None, _FileIndex] = {}
+    by_line: dict[str, list[int]] = {}
+    original = 0
+    for sf in files:
+        line_tokens = counter.count_many(sf.lines) if sf.lines else []
+        original += counter.count(sf.text)
+        owner: dict[int, int] = {}
+        for u in sorted(sf.units, key=lambda u: u.kind != "class"):
+            for n in u.line_numbers():
+                owner[n] = pos[u.key]
+        starts: list[int] = []
+        offset = 0
+        for line in sf.lines:
+            starts.append(offset)
+            offset += len(line) + 1
+        by_path[sf.path] = _FileIndex(sf, line_tokens, "\n".join(sf.lines).lower(), starts, owner)
+        for n, i in owner.items():
+            s = sf.lines[n - 1].strip()
+            if len(s) >= 8:
+                lst = by_line.setdefault(s, [])
+                if not lst or lst[-1] != i:
+                    lst.append(i)
+    by_name: dict[str, list[int]] = {}
+    for i, u in enumerate(units):
+        by_name.setdefault(u.name.lower(), []).append(i)
+    unit_tokens = [
+        sum(by_path[u.path].line_tokens[n - 1] + 1 for n in u.line_numbers()) for u in units
+    ]
+    return _Index(files, CodeBase(files), units, pos, BM25([u.terms for u in units]), unit_tokens,
+                  by_path, by_line, by_name, original)
+
+
+def _get_index(files: list[SourceFile], model: str) -> _Index:
+    key = (get_counter(model).encoding_name, tuple((sf.path, sf.digest) for sf in files))
+    with _index_lock:
+        hit = _index_cache.get(key)
+        if hit is not None:
+            _index_cache.move_to_end(key)
+            return hit
+    index = _build_index(files, model)
+    with _index_lock:
+        _index_cache[key] = index
+        while len(_index_cache) > INDEX_CACHE_SIZE:
+            _index_cache.popitem(last=False)
+    return index
+
+
+# --------------------------------------------------------------------------- ranking
+
+
+def _path_matches(frame_path: str, path: str | None) -> bool | None:
+    """True/False when both are known, None when the source has no path."""
+    if path is None:
+        return None
+    a = frame_path.replace("\\", "/").lstrip("./")
+    b = path.replace("\\", "/").lstrip("./")
+    return a.endswith(b) or b.endswith(a) or os.path.basename(a) == os.path.basename(b) and (
+        a.count("/") == 0 or b.count("/") == 0)
+
+
+def _lexical(index: _Index, ev: Evidence) -> list[float]:
+    raw = index.bm25.scores(ev.terms, ev.weights)
+    top = max(raw, default=0.0)
+    return [s / top for s in raw] if top > 0 else raw
+
+
+def _frame_scores(index: _Index, ev: Evidence, out: list[float]) -> None:
+    if not ev.frames:
+        return
+    deepest = max(f.order for f in ev.frames)
+    for f in ev.frames:
+        depth = DEEPEST_FRAME_BONUS if f.order == deepest else 0.0
+        for fi in index.by_path.values():
+            match = _path_matches(f.path, fi.sf.path)
+            if match is False:
+                continue
+            at = fi.line_owner.get(f.line)
+            if f.func:
+                for i in index.by_name.get(f.func.lower(), []):
+                    if index.units[i].path == fi.sf.path:
+                        out[i] = max(out[i], W_FRAME + depth)
+            if at is not None and (match or (f.func and index.units[at].name == f.func)):
+                out[at] = max(out[at], W_FRAME_LINE + (W_FRAME + depth if f.func else 0.0))
+
+
+def _message_scores(index: _Index, ev: Evidence, out: list[float]) -> None:
+    """Units whose text holds a 4-word window of a quoted message (format strings split messages)."""
+    for msg in ev.messages:
+        words = msg.split()
+        windows = [" ".join(words[i:i + 4]) for i in range(max(1, len(words) - 3))]
+        windows = [w for w in windows if len(w) >= 12]
+        if not windows:
+            continue
+        hits: dict[int, int] = {}
+        for w in windows:
+            for fi in index.by_path.values():
+                start = fi.lower.find(w)
+                while start != -1:
+                    line = bisect.bisect_right(fi.line_starts, start)
+                    i = fi.line_owner.get(line)
+                    if i is not None:
+                        hits[i] = hits.get(i, 0) + 1
+                    start = fi.lower.find(w, start + 1)
+        for i, n in hits.items():
+            out[i] = max(out[i], W_MESSAGE * min(1.0, 0.5 + n / len(windows)))
+
+
+def _rank(index: _Index, ev: Evidence) -> list[float]:
+    """The fused lexical + evidence score of every unit."""
+    scores = [W_LEXICAL * s for s in _lexical(index, ev)]
+    evidence = [0.0] * len(index.units)
+    for i, u in enumerate(index.units):
+        if u.kind == "module":
+            continue
+        strength = ev.names.get(u.name.lower())
+        if strength:
+            evidence[i] += W_NAME * strength
+        if "." in u.qualname and ".".join(u.qualname.split(".")[-2:]).lower() in ev.dotted:
+            evidence[i] += W_QUALNAME
+        if u.parent is not None:
+            cls = index.units[index.pos[u.parent]]
+            cls_strength = ev.names.get(cls.name.lower())
+            if cls_strength:
+                evidence[i] += W_CLASS_MENTION * cls_strength
+    frames = [0.0] * len(index.units)
+    _frame_scores(index, ev, frames)
+    lines = [0] * len(index.units)
+    for line in ev.code_lines:
+        for i in index.by_line.get(line, ()):
+            lines[i] += 1
+    messages = [0.0] * len(index.units)
+    _message_scores(index, ev, messages)
+    return [
+        scores[i] + evidence[i] + frames[i] + W_CODE_LINE * min(lines[i], CODE_LINE_SATURATION)
+        / CODE_LINE_SATURATION + messages[i]
+        for i in range(len(index.units))
+    ]
+
+
+def _semantic(index: _Index, ev: Evidence, order: list[int], scores: list[float], model: str | None,
+              warnings: list[str]) -> str | None:
+    """Fuse embedding similarity into ``scores`` for the units in ``order``; the model used, or None."""
+    try:
+        from ..retrieval.embeddings import get_embedder
+    except ImportError as exc:  # the semantic extra is missing
+        warnings.append(f"semantic rerank skipped: {exc}")
+        return None
+    try:
+        embedder = get_embedder(model, fallback=True)
+        q = embedder.embed_queries([ev.text[:SEMANTIC_MAX_CHARS]])
+        docs = embedder.embed_documents([index.units[i].text[:SEMANTIC_MAX_CHARS] for i in order])
+    except Exception as exc:  # a model that cannot load must not lose the lexical selection
+        warnings.append(f"semantic rerank failed, lexical ranking used: {exc}")
+        logger.warning("semantic rerank failed: %s", exc)
+        return None
+    sims = (docs @ q[0]).tolist()
+    lo, hi = min(sims), max(sims)
+    top = max((scores[i] for i in order), default=0.0) or 1.0
+    for i, s in zip(order, sims):
+        norm = (s - lo) / (hi - lo) if hi > lo else 0.0
+        scores[i] = (1 - W_SEMANTIC) * scores[i] + W_SEMANTIC * top * norm
+    used = getattr(embedder, "model_used", None) or str(model)
+    if model and used != model:
+        warnings.append(f"semantic model {model!r} unavailable; used {used!r}")
+    return used
+
+
+def _expand(index: _Index, scores: list[float], seeds: list[int], depth: int, max_add: int) -> list[int]:
+    """Units reached from ``seeds`` over callees and callers, their scores raised below their seed's."""
+    added: list[int] = []
+    if depth <= 0 or max_add <= 0:
+        return added
+    seen = set(seeds)
+    frontier = [(i, scores[i]) for i in seeds]
+    for _ in range(depth):
+        nxt: list[tuple[int, float]] = []
+        for i, s in frontier:
+            key = index.units[i].key
+            near = [(k, CALLEE_DECAY) for k in index.codebase.callees(key)]
+            near += [(k, CALLER_DECAY) for k in index.codebase.callers(key)]
+            for k, decay in near:
+                j = index.pos[k]
+                lifted = min(s * decay + scores[j] * (1 - decay), s * EXPANSION_CEILING)
+                if lifted > scores[j]:
+                    scores[j] = lifted
+                if j not in seen:
+                    seen.add(j)
+                    added.append(j)
+                    nxt.append((j, scores[j]))
+                    if len(added) >= max_add:
+                        return added
+        frontier = nxt
+    return added
+
+
+# --------------------------------------------------------------------------- packing
+
+
+@dataclass
+class _Plan:
+    """Candidates and the lines each shows, for the packer and the measure."""
+
+    candidates: list[Candidate[tuple[str, str]]] = field(default_factory=list)
+    lines: dict[tuple[str, str], tuple[str | None, list[int]]] = field(default_factory=dict)
+
+
+def _cost(fi: _FileIndex, lines: list[int]) -> int:
+    gaps = sum(1 for a, b in zip(lines, lines[1:]) if b > a + 1)
+    return sum(fi.line_tokens[n - 1] + 1 for n in lines) + MARKER_TOKENS * (gaps + 1)
+
+
+def _block_score(index: _Index, unit: CodeUnit, k: int, block: Block, ev: Evidence) -> float:
+    key = (unit.key, k)
+    bt = index.block_terms.get(key)
+    sf = index.by_path[unit.path].sf
+    if bt is None:
+        bt = set(text_terms(sf.text_of(list(range(block.start_line, block.end_line + 1)))))
+        index.block_terms[key] = bt
+    score = sum(ev.weights.get(t, 0.0) * index.bm25.idf.get(t, 0.0) for t in bt if t in ev.weights)
+    for n in range(block.start_line, block.end_line + 1):
+        if sf.lines[n - 1].strip() in ev.code_lines:
+            score += 10.0
+    return score
+
+
+def _partial_lines(index: _Index, unit: CodeUnit, ev: Evidence, limit: int) -> list[int] | None:
+    """Head plus the best-matching blocks of ``unit`` within ``limit`` tokens, or None."""
+    sf = index.by_path[unit.path].sf
+    blocks = sf.blocks(unit)
+    if not blocks:
+        return None
+    fi = index.by_path[unit.path]
+    ranked = sorted(range(len(blocks)), key=lambda k: -_block_score(index, unit, k, blocks[k], ev))
+    chosen: list[Block] = []
+    lines = unit_lines(unit, [])
+    if _cost(fi, lines) > limit:
+        return None
+    for k in ranked:
+        trial = unit_lines(unit, chosen + [blocks[k]])
+        if _cost(fi, trial) <= limit:
+            chosen.append(blocks[k])
+            lines = trial
+    return lines if chosen else None
+
+
+def _plan(index: _Index, ev: Evidence, order: list[int], scores: list[float], budget: int,
+          soft_cap: int) -> _Plan:
+    plan = _Plan()
+    best = max((scores[i] for i in order), default=0.0)
+    if best <= 0:
+        return plan
+    class_sigs: set[str] = set()
+
+    def require_class(unit: CodeUnit) -> tuple[tuple[str, str], ...]:
+        if unit.parent is None:
+            return ()
+        cls = index.units[index.pos[unit.parent]]
+        key = ("c", cls.key)
+        if cls.key not in class_sigs:
+            class_sigs.add(cls.key)
+            sig_end = cls.start_line + max(0, cls.signature.count("\n"))
+            lines = list(range(cls.start_line, sig_end + 1))
+            fi = index.by_path[cls.path]
+            plan.lines[key] = (cls.path, lines)
+            plan.candidates.append(Candidate(key, CLASS_SIG_VALUE, _cost(fi, lines), require_class(cls)))
+        return (key,)
+
+    for i in order:
+        if scores[i] <= 0:
+            continue
+        unit = index.units[i]
+        value = (scores[i] / best) ** VALUE_SHARPNESS
+        fi = index.by_path[unit.path]
+        requires = require_class(unit)
+        tokens = index.unit_tokens[i]
+        if tokens <= soft_cap:
+            key = ("w", unit.key)
+            plan.lines[key] = (unit.path, unit.line_numbers())
+            plan.candidates.append(Candidate(key, value, tokens + MARKER_TOKENS, requires, group=unit.key))
+        if tokens > MIN_SPLIT_TOKENS and (tokens > soft_cap or tokens > budget * PARTIAL_SHARE):
+            lines = _partial_lines(index, unit, ev, int(min(soft_cap, budget * PARTIAL_SHARE)))
+            if lines is not None:
+                key = ("p", unit.key)
+                plan.lines[key] = (unit.path, lines)
+                plan.candidates.append(
+                    Candidate(key, value * PARTIAL_VALUE, _cost(fi, lines), requires, group=unit.key))
+    return plan
+
+
+def _selection(plan: _Plan, keys: list[tuple[str, str]]) -> dict[str | None, set[int]]:
+    out: dict[str | None, set[int]] = {}
+    for k in keys:
+        path, lines = plan.lines[k]
+        out.setdefault(path, set()).update(lines)
+    return out
+
+
+def _add_imports(index: _Index, plan: _Plan, keys: list[tuple[str, str]], budget: int, measure: Any) -> list[tuple[str, str]]:
+    """Import lines that the kept code uses, while they fit."""
+    used: dict[str | None, set[str]] = {}
+    for k in keys:
+        if k[0] in ("w", "p"):
+            u = index.units[index.pos[k[1]]]
+            used.setdefault(u.path, set()).update(u.references)
+    out = list(keys)
+    for path, refs in used.items():
+        sf = index.by_path[path].sf
+        for u in sf.units:
+            if not u.is_import:
+                continue
+            lines = [n for n in u.line_numbers() if _imports_used(sf.lines[n - 1], refs)]
+            if not lines:
+                continue
+            key = ("i", u.key)
+            plan.lines[key] = (path, lines)
+            trial = out + [key]
+            if measure(trial) <= budget:
+                out = trial
+            else:
+                del plan.lines[key]
+    return out
+
+
+def _imports_used(line: str, refs: set[str]) -> bool:
+    s = line.strip()
+    if not (s.startswith("import ") or s.startswith("from ")):
+        return False
+    names = s.replace(",", " ").replace("(", " ").replace(")", " ").split()
+    if "import" not in names:
+        return False
+    after = names[names.index("import") + 1:]
+    picked = [after[j + 1] if j + 1 < len(after) and after[j] == "as" else w for j, w in enumerate(after)]
+    return any(w.split(".")[0] in refs for w in picked if w != "as")
+
+
+# --------------------------------------------------------------------------- the optimizer
+
+
+class HasteOptimizer:
+    """Select the Python code a query needs, under a hard token budget.
+
+    ``top_k`` units seed the selection; ``bfs_depth`` steps over callees and callers add at most
+    ``max_add`` more, ranked below the seeds that brought them in; what budget is left after them is
+    filled with the next-ranked units (at most ``prefilter`` are considered). ``semantic=True`` fuses
+    embedding similarity into the ranking (``sem_model``: an OpenAI model name, used with
+    ``OPENAI_API_KEY``, or a local sentence-transformers model; the packaged MiniLM otherwise).
+    ``max_tokens`` (default ``hard_cap``) is a hard budget on the whole output in ``target_model``
+    tokens. A unit larger than ``soft_cap`` tokens is never shown whole: it is split at statement
+    boundaries and shown in part (signature, docstring and the blocks that match the query); so is a
+    unit too large for what is left of the budget.
+    """
+
+    def __init__(
+        self,
+        top_k: int = 6,
+        prefilter: int = 300,
+        bfs_depth: int = 1,
+        max_add: int = 12,
+        semantic: bool = False,
+        sem_model: str = "text-embedding-3-small",
+        hard_cap: int = 1200,
+        soft_cap: int = 1800,
+        target_model: str = "gpt-4o",
+    ) -> None:
+        for name, value, low in (("top_k", top_k, 1), ("prefilter", prefilter, 1), ("bfs_depth", bfs_depth, 0),
+                                 ("max_add", max_add, 0), ("hard_cap", hard_cap, 1), ("soft_cap", soft_cap, 1)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an integer; got {type(value).__name__}")
+            if value < low:
+                raise ValueError(f"{name} must be >= {low}; got {value}")
+        if not isinstance(target_model, str) or not target_model.strip():
+            raise ValueError("target_model must be a model name such as 'gpt-4o'")
+        self.top_k = top_k
+        self.prefilter = prefilter
+        self.bfs_depth = bfs_depth
+        self.max_add = max_add
+        self.semantic = bool(semantic)
+        self.sem_model = sem_model
+        self.hard_cap = hard_cap
+        self.soft_cap = soft_cap
+        self.target_model = target_model
+        get_counter(target_model)  # an unknown model warns now, not at the first call
+
+    def __repr__(self) -> str:
+        return (f"HasteOptimizer(top_k={self.top_k}, prefilter={self.prefilter}, bfs_depth={self.bfs_depth}, "
+                f"max_add={self.max_add}, semantic={self.semantic}, sem_model={self.sem_model!r}, "
+                f"hard_cap={self.hard_cap}, soft_cap={self.soft_cap}, target_model={self.target_model!r})")
+
+    # ----------------------------------------------------------------- public
+    def optimize(
+        self,
+        context: str = "",
+        query: str | None = None,
+        file_path: Any = None,
+        max_tokens: int | None = None,
+        **kwargs: Any,
+    ) -> OptimizedContext:
+        """The code of ``file_path`` (or of ``context`` when no path is given) that ``query`` needs.
+
+        The output never exceeds ``max_tokens`` (default ``hard_cap``) ``target_model`` tokens.
+        """
+        started = time.perf_counter()
+        budget = self._check(context, query, file_path, max_tokens)
+        warnings: list[str] = []
+        if kwargs:
+            warnings.append(f"ignored unknown arguments: {', '.join(sorted(kwargs))}")
+        files = self._sources(context, file_path, warnings)
+        return self._select(files, str(query), budget, warnings, started, multi=self._is_multi(file_path))
+
+    async def aoptimize(
+        self,
+        context: str = "",
+        query: str | None = None,
+        file_path: Any = None,
+        max_tokens: int | None = None,
+        **kwargs: Any,
+    ) -> OptimizedContext:
+        """:meth:`optimize` in a worker thread (parsing and ranking are CPU work)."""
+        return await asyncio.to_thread(self.optimize, context, query, file_path, max_tokens, **kwargs)
+
+    # ----------------------------------------------------------------- stages
+    def _check(self, context: Any, query: Any, file_path: Any, max_tokens: Any) -> int:
+        if query is None or not isinstance(query, str):
+            raise ValueError("query is required: pass the question or issue text the code should answer")
+        if not query.strip():
+            raise ValueError("query must be a non-empty string")
+        if not isinstance(context, str):
+            raise TypeError(f"context must be a string; got {type(context).__name__}")
+        if context and file_path not in (None, "", []):
+            raise ValueError("give either context or file_path, not both")
+        if max_tokens is None:
+            return self.hard_cap
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
+            raise TypeError(f"max_tokens must be an integer; got {type(max_tokens).__name__}")
+        if max_tokens <= 0:
+            raise ValueError(f"max_tokens must be a positive number of tokens; got {max_tokens}")
+        return max_tokens
+
+    @staticmethod
+    def _is_multi(file_path: Any) -> bool:
+        if file_path in (None, "", []):
+            return False
+        if isinstance(file_path, (list, tuple)):
+            return len(file_path) > 1 or any(os.path.isdir(p) for p in file_path)
+        return os.path.isdir(file_path)
+
+    @staticmethod
+    def _sources(context: str, file_path: Any, warnings: list[str]) -> list[SourceFile]:
+        if file_path in (None, "", []):
+            return [parse_source(context)] if context.strip() else []
+        files = load_sources(file_path, warnings)
+        for sf in files:
+            warnings.extend(w for w in sf.warnings if w not in warnings)
+        return files
+
+    def _select(self, files: list[SourceFile], query: str, budget: int, warnings: list[str], started: float,
+                multi: bool) -> OptimizedContext:
+        counter = get_counter(self.target_model)
+        for sf in files:
+            for w in sf.warnings:
+                if w not in warnings:
+                    warnings.append(w)
+        if not files or not any(sf.units for sf in files):
+            original = sum(counter.count(sf.text) for sf in files)
+            return self._result("", files, [], [], {}, original, 0, "bm25", None, warnings, started, multi)
+        index = _get_index(files, self.target_model)
+        ev = read_query(query)
+        scores = _rank(index, ev)
+        order = sorted((i for i, s in enumerate(scores) if s > 0), key=lambda i: -scores[i])[: self.prefilter]
+        mode, model_used = "bm25", None
+        if self.semantic and order:
+            model_used = _semantic(index, ev, order, scores, self.sem_model, warnings)
+            if model_used:
+                mode = f"bm25+embedding:{model_used}"
+                order.sort(key=lambda i: -scores[i])
+        if not order:
+            warnings.append("no unit matches the query; nothing selected")
+        seeds = order[: self.top_k]
+        added = _expand(index, scores, seeds, self.bfs_depth, self.max_add)
+        pool = list(dict.fromkeys(order + added))
+        pool.sort(key=lambda i: -scores[i])
+        plan = _plan(index, ev, pool, scores, budget, self.soft_cap)
+
+        def measure(keys: list[tuple[str, str]]) -> int:
+            return counter.count(render(index.files, _selection(plan, keys), headers=multi))
+
+        keys = pack(plan.candidates, budget, measure)
+        keys = _add_imports(index, plan, keys, budget, measure)
+        content = render(index.files, _selection(plan, keys), headers=multi)
+        tokens = counter.count(content)
+        if tokens > budget:  # the packer guarantees this; never ship over budget
+            raise OptimizerError(f"internal error: selection of {tokens} tokens exceeds budget {budget}")
+        return self._result(content, files, keys, [scores[i] for i in range(len(scores))], plan.lines,
+                            index.original_tokens, tokens, mode, model_used, warnings, started, multi,
+                            index=index)
+
+    def _result(self, content: str, files: list[SourceFile], keys: list[tuple[str, str]], scores: list[float],
+                lines: dict[tuple[str, str], tuple[str | None, list[int]]], original: int, tokens: int, mode: str,
+                model_used: str | None, warnings: list[str], started: float, multi: bool,
+                index: _Index | None = None) -> OptimizedContext:
+        spans: list[SourceSpan] = []
+        counter = get_counter(self.target_model)
+        if index is not None:
+            for k in keys:
+                kind, ukey = k
+                if kind == "i":
+                    continue
+                i = index.pos[ukey]
+                u = index.units[i]
+                path, shown = lines[k]
+                fi = index.by_path[path]
+                spans.append(SourceSpan(
+                    path=u.path, start_line=min(shown), end_line=max(shown), name=u.qualname,
+                    score=round(scores[i], 4), kind=u.kind, partial=kind in ("p", "c"),
+                    tokens=sum(fi.line_tokens[n - 1] for n in shown)))
+        order = {sf.path: j for j, sf in enumerate(files)}
+        spans.sort(key=lambda s: (order.get(s.path, 0), s.start_line))
+        extra: dict[str, Any] = {
+            "ranked_units": sorted(spans, key=lambda s: -s.score),
+            "budget": None,
+        }
+        extra.pop("budget")
+        if multi and index is not None:
+            extra["ranked_files"] = _rank_files(index, scores)
+        metrics = OptimizationMetrics(
+            original_tokens=original,
+            optimized_tokens=tokens,
+            chunks_retrieved=len(spans),
+            latency_ms=(time.perf_counter() - started) * 1000.0,
+            retrieval_mode=mode,
+            spans=spans,
+            model_used=model_used,
+            warnings=warnings,
+            extra=extra,
+        )
+        del counter
+        return OptimizedContext(content=content, metrics=metrics)
+
+
+FILE_SECOND_WEIGHT = 0.3  # a file with two relevant units beats one with a single equally good one
+
+
+def _rank_files(index: _Index, scores: list[float]) -> list[str]:
+    per: dict[str | None, list[float]] = {}
+    for i, u in enumerate(index.units):
+        per.setdefault(u.path, []).append(scores[i])
+    value: dict[str | None, float] = {}
+    for sf in index.files:
+        s = sorted(per.get(sf.path, [0.0]), reverse=True)
+        value[sf.path] = s[0] + FILE_SECOND_WEIGHT * (s[1] if len(s) > 1 else 0.0)
+    return [str(p) for p in sorted(value, key=lambda p: -value[p])]
+
+
+def _unused(*_: Any) -> None:  # keep imports referenced for type checkers
+    return None
+
+
+_ = (math, Frame, Sequence)
