@@ -1,0 +1,274 @@
+"""ScaleDownCompressor: the client of the ScaleDown compression API (``POST {base}/compress/raw/``).
+
+One shared connection pool per compressor (an ``httpx.Client`` for ``compress`` and an
+``httpx.AsyncClient`` for ``acompress``, both created on first use or injected). Every HTTP call goes
+through one helper per flavour that retries 429, 5xx, timeouts and connection errors with
+exponential backoff and jitter (honouring ``Retry-After``) and turns httpx exceptions into ours.
+Payload building and response parsing are the plain functions of :mod:`._core`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from typing import Any, Sequence
+
+import httpx
+
+from ..config import resolve_api_key, resolve_api_url
+from ..exceptions import APIConnectionError, APIError, APITimeoutError, AuthenticationError
+from ..types import CompressedPrompt
+from . import _core
+
+__all__ = ["ScaleDownCompressor", "ENDPOINT", "SOURCE_HEADER"]
+
+logger = logging.getLogger(__name__)
+
+ENDPOINT = "/compress/raw/"
+SOURCE_HEADER = "scaledown-python"
+DEFAULT_TIMEOUT_S = 30.0  # the service's observed latency is seconds; docs' example shows 2.3 s
+DEFAULT_MAX_RETRIES = 3
+DEFAULT_BACKOFF_S = 0.5
+DEFAULT_BACKOFF_CAP_S = 8.0
+
+_RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.TransportError)
+
+
+class ScaleDownCompressor:
+    """Compress context with the ScaleDown service (or any server speaking its protocol).
+
+    Args:
+        target_model: the model the compressed prompt is for (sent as ``model``).
+        rate: ``"auto"`` or the fraction of tokens to keep, in (0, 1].
+        api_key: the key; else ``set_api_key()``, else ``SCALEDOWN_API_KEY`` (read at call time).
+        temperature, preserve_keywords, preserve_words: service options, sent only when set.
+        api_url: base URL; else ``SCALEDOWN_API_URL``, else ``https://api.scaledown.xyz``.
+        timeout: seconds per attempt. max_retries: extra attempts after a retryable failure.
+        max_concurrency: requests in flight for a batch.
+        backoff, backoff_cap: first backoff and its ceiling in seconds (jittered, doubled per retry).
+        http_client, async_http_client: injected httpx clients (tests, proxies); their own timeout
+            applies and they are not closed by us.
+
+    ``compress(context, prompt, max_tokens=None)``: str + str -> :class:`CompressedPrompt`; list + list
+    (paired) or list + str (broadcast) -> list in input order. ``content`` is the service's
+    ``compressed_prompt``, which stands for context **and** prompt together.
+    """
+
+    def __init__(
+        self,
+        target_model: str = "gpt-4o",
+        rate: str | float = "auto",
+        api_key: str | None = None,
+        temperature: float | None = None,
+        preserve_keywords: bool = False,
+        preserve_words: Sequence[str] | None = None,
+        api_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_concurrency: int = 5,
+        *,
+        backoff: float = DEFAULT_BACKOFF_S,
+        backoff_cap: float = DEFAULT_BACKOFF_CAP_S,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        if not isinstance(target_model, str) or not target_model.strip():
+            raise ValueError("target_model must be a non-empty model name such as 'gpt-4o'")
+        if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()):
+            raise ValueError("api_key must be a non-empty string or None (then SCALEDOWN_API_KEY is used)")
+        if not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds; got {timeout!r}")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries must be an integer >= 0; got {max_retries!r}")
+        if backoff < 0 or backoff_cap < 0:
+            raise ValueError("backoff and backoff_cap must be >= 0 seconds")
+        if temperature is not None and not isinstance(temperature, (int, float)):
+            raise TypeError("temperature must be a number or None")
+        self.target_model = target_model
+        self.rate = _core.check_rate(rate)
+        self._api_key = api_key.strip() if api_key else None
+        self.temperature = temperature
+        self.preserve_keywords = bool(preserve_keywords)
+        self.preserve_words = _core.check_preserve_words(preserve_words)
+        self._api_url = api_url
+        if api_url is not None:
+            resolve_api_url(api_url)  # fail now on a malformed URL
+        self.timeout = float(timeout)
+        self.max_retries = max_retries
+        self.max_concurrency = _core.check_concurrency(max_concurrency)
+        self.backoff = float(backoff)
+        self.backoff_cap = float(backoff_cap)
+        self._client = http_client
+        self._aclient = async_http_client
+        self._owns_client = http_client is None
+        self._owns_aclient = async_http_client is None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        key = "set" if resolve_api_key(self._api_key) else "missing"
+        return (f"ScaleDownCompressor(target_model={self.target_model!r}, rate={self.rate!r}, "
+                f"api_url={self.api_url!r}, api_key=<{key}>)")
+
+    @property
+    def api_url(self) -> str:
+        """The base URL in effect now (argument, else ``SCALEDOWN_API_URL``, else the hosted service)."""
+        return resolve_api_url(self._api_url)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        """Close the connection pool this compressor created (injected clients are left open)."""
+        if self._client is not None and self._owns_client:
+            self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        """Close both pools this compressor created."""
+        self.close()
+        if self._aclient is not None and self._owns_aclient:
+            await self._aclient.aclose()
+            self._aclient = None
+
+    def __enter__(self) -> "ScaleDownCompressor":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> "ScaleDownCompressor":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def _sync_client(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(timeout=self.timeout, limits=self._limits())
+            return self._client
+
+    def _async_client(self) -> httpx.AsyncClient:
+        if self._aclient is None:
+            self._aclient = httpx.AsyncClient(timeout=self.timeout, limits=self._limits())
+        return self._aclient
+
+    def _limits(self) -> httpx.Limits:
+        return httpx.Limits(max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency)
+
+    # ------------------------------------------------------------------ public shells
+
+    def compress(self, context: str | list[str], prompt: str | list[str], max_tokens: int | None = None,
+                 *, return_exceptions: bool = False) -> CompressedPrompt | list[Any]:
+        """Compress one context or a batch (see the class docstring).
+
+        A batch sends up to ``max_concurrency`` requests at a time on worker threads (so it works
+        inside a running event loop too). Every item finishes; then, if some failed,
+        :class:`~scaledown_core.exceptions.BatchError` is raised with ``results`` (``None`` where an
+        item failed) and ``errors`` (index -> exception); ``return_exceptions=True`` returns the
+        exceptions in place instead.
+        """
+        pairs, batch = _core.pairs_of(context, prompt)
+        max_tokens = _core.check_max_tokens(max_tokens)
+        key = self._key()
+        if not batch:
+            return self._one(key, *pairs[0], max_tokens)
+        return _core.run_batch(lambda c, p: self._one(key, c, p, max_tokens), pairs,
+                               self.max_concurrency, return_exceptions)
+
+    async def acompress(self, context: str | list[str], prompt: str | list[str], max_tokens: int | None = None,
+                        *, return_exceptions: bool = False) -> CompressedPrompt | list[Any]:
+        """``compress`` with the async pool; a batch has at most ``max_concurrency`` requests in flight."""
+        pairs, batch = _core.pairs_of(context, prompt)
+        max_tokens = _core.check_max_tokens(max_tokens)
+        key = self._key()
+
+        async def one(c: str, p: str) -> CompressedPrompt:
+            return await self._aone(key, c, p, max_tokens)
+
+        if not batch:
+            return await one(*pairs[0])
+        return await _core.arun_batch(one, pairs, self.max_concurrency, return_exceptions)
+
+    # ------------------------------------------------------------------ one request
+
+    def _key(self) -> str:
+        key = resolve_api_key(self._api_key)
+        if not key:
+            raise AuthenticationError(
+                "no ScaleDown API key: pass api_key=, call scaledown_core.set_api_key(), or set "
+                "SCALEDOWN_API_KEY (or use LocalCompressor, which needs no key)"
+            )
+        return key
+
+    def _request(self, key: str, context: str, prompt: str, max_tokens: int | None) -> tuple[str, dict, dict]:
+        payload = _core.build_payload(
+            context, prompt, self.rate, model=self.target_model, temperature=self.temperature,
+            preserve_keywords=self.preserve_keywords, preserve_words=self.preserve_words, max_tokens=max_tokens,
+        )
+        headers = {"x-api-key": key, "Content-Type": "application/json", "x-source": SOURCE_HEADER}
+        return self.api_url + ENDPOINT, headers, payload
+
+    def _one(self, key: str, context: str, prompt: str, max_tokens: int | None) -> CompressedPrompt:
+        url, headers, payload = self._request(key, context, prompt, max_tokens)
+        client = self._sync_client()
+        started = time.perf_counter()
+        for attempt in range(self.max_retries + 1):
+            last = attempt == self.max_retries
+            try:
+                response = client.post(url, json=payload, headers=headers, **self._timeout_arg(self._owns_client))
+            except _RETRYABLE_TRANSPORT as exc:
+                if last:
+                    raise _transport_error(exc, url, attempt + 1) from exc
+                time.sleep(self._delay(attempt, None, f"{type(exc).__name__}"))
+                continue
+            if response.status_code in _core.RETRY_STATUSES and not last:
+                time.sleep(self._delay(attempt, response.headers.get("retry-after"), f"HTTP {response.status_code}"))
+                continue
+            return self._result(response, started)
+        raise AssertionError("unreachable: the retry loop returns or raises")  # pragma: no cover
+
+    async def _aone(self, key: str, context: str, prompt: str, max_tokens: int | None) -> CompressedPrompt:
+        url, headers, payload = self._request(key, context, prompt, max_tokens)
+        client = self._async_client()
+        started = time.perf_counter()
+        for attempt in range(self.max_retries + 1):
+            last = attempt == self.max_retries
+            try:
+                response = await client.post(url, json=payload, headers=headers,
+                                             **self._timeout_arg(self._owns_aclient))
+            except _RETRYABLE_TRANSPORT as exc:
+                if last:
+                    raise _transport_error(exc, url, attempt + 1) from exc
+                await asyncio.sleep(self._delay(attempt, None, f"{type(exc).__name__}"))
+                continue
+            if response.status_code in _core.RETRY_STATUSES and not last:
+                await asyncio.sleep(self._delay(attempt, response.headers.get("retry-after"),
+                                                f"HTTP {response.status_code}"))
+                continue
+            return self._result(response, started)
+        raise AssertionError("unreachable: the retry loop returns or raises")  # pragma: no cover
+
+    def _timeout_arg(self, owned: bool) -> dict[str, Any]:
+        # an injected client keeps its own timeout configuration
+        return {"timeout": self.timeout} if owned else {}
+
+    def _delay(self, attempt: int, retry_after: str | None, why: str) -> float:
+        delay = _core.retry_delay(attempt, self.backoff, self.backoff_cap, retry_after)
+        logger.warning("ScaleDown API %s; retry %d of %d in %.2fs", why, attempt + 1, self.max_retries, delay)
+        return delay
+
+    def _result(self, response: httpx.Response, started: float) -> CompressedPrompt:
+        body = _core.decode_body(response.content)
+        if response.status_code != 200:
+            raise _core.error_for_status(response.status_code, body)
+        return _core.parse_response(body, status=200, requested_rate=self.rate, target_model=self.target_model,
+                                    elapsed_ms=(time.perf_counter() - started) * 1000.0)
+
+
+def _transport_error(exc: Exception, url: str, attempts: int) -> APIError:
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(f"no answer from {url} within the timeout ({type(exc).__name__}) "
+                               f"after {attempts} attempt(s)")
+    return APIConnectionError(f"could not reach {url} ({type(exc).__name__}: {exc}) after {attempts} attempt(s)")

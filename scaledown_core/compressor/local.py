@@ -1,0 +1,466 @@
+"""LocalCompressor: query-aware, structure-aware extractive compression that runs in-process.
+
+Stages, each a short function:
+
+1. segment   - the context into blocks and units (:mod:`.segment`);
+2. query     - the prompt into weighted terms and exact strings (identifiers, numbers, quotes);
+3. score     - each unit: identifier-aware BM25 of the unit and of its block, a second hop from the
+               best units' entities (bridge entities of multi-hop questions), exact-match boosts,
+               optional embedding similarity, a small position prior;
+4. budget    - ``rate`` (or the rate ``"auto"`` picks from the scores) and ``max_tokens``;
+5. select    - the one packer (:func:`scaledown_core.retrieval.pack`) under the exact rendered count;
+               a unit brings its block's header (title, table header) along;
+6. render    - kept units in source order, elisions marked with ``…``; JSON stays valid JSON.
+
+The output is the compressed **context only** (what goes before your prompt), unless
+``include_prompt=True``, which appends the prompt as the hosted service's ``compressed_prompt`` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from ..retrieval import BM25, Candidate, pack, query_terms, terms
+from ..retrieval.text import STOPWORDS
+from ..tokens import get_counter
+from ..types import CompressedPrompt, CompressionMetrics
+from . import _core
+from .segment import ELISION, Segmentation, segment
+
+__all__ = ["LocalCompressor"]
+
+logger = logging.getLogger(__name__)
+
+# --- scoring weights (unit scores are on a 0..~3 scale; BM25 parts are normalised to max 1)
+UNIT_WEIGHT = 1.0  # the unit's own match with the prompt
+BLOCK_WEIGHT = 1.5  # a sentence in a relevant document is likelier relevant (coarse stage)
+HOP_WEIGHT = 0.8  # a document named by the best sentences (a bridge entity) is the second hop
+HOP_BODY_SHARE = 0.5  # bridge terms in a document's body count half as much as in its title
+HOP_SEEDS = 2  # how many best units seed the second hop
+HOP_TERMS = 12  # the rarest new terms of the seeds form the second-hop query
+EXACT_WEIGHT = 1.5  # a unit holding an identifier, number or quote from the prompt verbatim
+PRESERVE_WEIGHT = 2.0  # a unit holding one of ``preserve_words``
+KEYWORD_WEIGHT = 0.3  # preserve_keywords=True: a unit holding any prompt keyword
+EMBEDDING_WEIGHT = 1.0  # cosine similarity (min-max normalised) when embeddings are on
+FIRST_UNIT_PRIOR = 0.08  # the first sentence of a document usually says what it is about
+ORDER_PRIOR = 0.04  # earlier documents first: retrieved context is usually ranked
+HEADER_VALUE = 0.5  # a title costs little and tells the model whose facts follow
+# Prompt words that instruct rather than describe what to find ("Answer the question using the
+# documents above"): kept as query terms but with little weight.
+INSTRUCTION_WORDS = frozenset(
+    """answer answers question questions document documents above below context contexts following
+    given based provided provide passage passages text texts information info extract value values
+    corresponding specified key json object data please respond reply according write explain
+    describe summarize summarise tell list find return output""".split()
+)
+INSTRUCTION_WEIGHT = 0.15
+# rate="auto": keep the units scoring at least this share of the best score, within these bounds.
+AUTO_RELEVANCE = 0.45
+AUTO_MIN_RATE = 0.1
+AUTO_MAX_RATE = 0.5
+# Packing priority: value per token is score * cost**(1 - SIZE_NEUTRALITY); at 1.0 the packer would
+# rank by score alone, at 0.0 by score per token (favouring short units). Mostly by score.
+SIZE_NEUTRALITY = 0.85
+
+_QUOTED = re.compile(r"\"([^\"\n]{2,200})\"|“([^”\n]{2,200})”|`([^`\n]{2,200})`|(?<!\w)'([^'\n]{2,100})'(?!\w)")
+_TOKEN = re.compile(r"[\w][\w.\-:/]*\w|\w")
+_CAMEL = re.compile(r"[a-z][A-Z]|[A-Z]{2,}[a-z]")
+
+
+@dataclass
+class _Query:
+    terms: list[str]
+    weights: dict[str, float]
+    exact: list[str]
+    """Strings matched verbatim (identifiers, numbers, quoted phrases from the prompt)."""
+    preserve: list[str] = field(default_factory=list)
+    text: str = ""
+
+
+def _exact_strings(prompt: str) -> list[str]:
+    """Identifiers, numbers and quoted phrases in the prompt: what must match verbatim."""
+    found: list[str] = []
+    for m in _QUOTED.finditer(prompt):
+        q = next(g for g in m.groups() if g)
+        if q.strip():
+            found.append(q.strip())
+    for m in _TOKEN.finditer(prompt):
+        tok = m.group()
+        digits = any(ch.isdigit() for ch in tok)
+        if (digits and len(tok) >= 3) or "_" in tok.strip("_") or _CAMEL.search(tok) or (
+            "." in tok and not tok.endswith(".") and re.search(r"[A-Za-z]\.[A-Za-z]", tok)
+        ):
+            found.append(tok)
+    return list(dict.fromkeys(found))
+
+
+def _build_query(prompt: str, preserve_words: Sequence[str]) -> _Query:
+    words = [_stem(t) for t in query_terms(prompt)]
+    # the joined form of adjacent query words matches a document that writes them as one (gall bladder)
+    joined = [a + b for a, b in zip(words, words[1:]) if a not in INSTRUCTION_WORDS and b not in INSTRUCTION_WORDS]
+    qterms = list(dict.fromkeys(words + joined))
+    weights = {t: (INSTRUCTION_WEIGHT if t in INSTRUCTION_WORDS else 1.0) for t in qterms}
+    return _Query(qterms, weights, _exact_strings(prompt), list(preserve_words), prompt)
+
+
+def _stem(term: str) -> str:
+    """A light plural/possessive stemmer, so that "greys" meets "Grey's" and "wins" meets "win"."""
+    if len(term) <= 3 or not term.isalpha():
+        return term
+    if term.endswith("ies") and len(term) > 4:
+        return term[:-3] + "y"
+    if term.endswith(("sses", "xes", "ches", "shes")):
+        return term[:-2]
+    if term.endswith("s") and not term.endswith(("ss", "us", "is")):
+        return term[:-1]
+    return term
+
+
+def _stemmed_terms(text: str) -> list[str]:
+    return [_stem(t) for t in terms(text)]
+
+
+def _with_compounds(doc: list[str], compounds: frozenset[str]) -> list[str]:
+    """``doc`` plus the joined form of adjacent terms that the query writes as one word (super bowl)."""
+    if not compounds:
+        return doc
+    extra = [a + b for a, b in zip(doc, doc[1:]) if a + b in compounds]
+    return doc + extra if extra else doc
+
+
+def _normalise(values: Sequence[float]) -> list[float]:
+    top = max(values, default=0.0)
+    return [v / top for v in values] if top > 0 else [0.0] * len(values)
+
+
+def _contains_any(haystack: str, needles: Sequence[str]) -> bool:
+    return any(n in haystack for n in needles)
+
+
+class _Scorer:
+    """Unit scores of one segmentation against one query."""
+
+    def __init__(self, seg: Segmentation, query: _Query, *, preserve_keywords: bool,
+                 embed_scores: list[float] | None) -> None:
+        self.seg = seg
+        self.q = query
+        self.preserve_keywords = preserve_keywords
+        self.embed_scores = embed_scores
+        compounds = frozenset(t for t in query.terms if t.isalpha() and len(t) > 5)
+        self.unit_terms = [_with_compounds(_stemmed_terms(seg.unit_text(i)), compounds)
+                           for i in range(len(seg.units))]
+        self.block_terms = [self._block_terms(b.index) for b in seg.blocks]
+
+    def _block_terms(self, b: int) -> list[str]:
+        block = self.seg.blocks[b]
+        out: list[str] = []
+        for i in block.units:
+            out.extend(self.unit_terms[i])
+            if i == block.header:  # a title says what the whole block is about
+                out.extend(self.unit_terms[i])
+        return out
+
+    def scores(self) -> list[float]:
+        """One score per unit: its block's relevance (coarse) plus its own (fine), plus priors."""
+        seg, q = self.seg, self.q
+        unit_rel = _normalise(BM25(self.unit_terms).scores(q.terms, q.weights))
+        self._add_exact(unit_rel)
+        if self.embed_scores is not None:
+            unit_rel = [r + EMBEDDING_WEIGHT * e for r, e in zip(unit_rel, self.embed_scores)]
+        block_rel = _normalise(BM25(self.block_terms).scores(q.terms, q.weights))
+        if self.embed_scores is not None:
+            block_rel = self._with_block_embeddings(block_rel)
+        if len(seg.blocks) > 1 and HOP_WEIGHT > 0:
+            block_rel = self._second_hop(unit_rel, block_rel)
+        nblocks = max(len(seg.blocks), 1)
+        out: list[float] = []
+        for i, u in enumerate(seg.units):
+            first_body = u.position == (1 if seg.blocks[u.block].header is not None else 0)
+            score = UNIT_WEIGHT * unit_rel[i] + BLOCK_WEIGHT * block_rel[u.block]
+            score += ORDER_PRIOR * (1.0 - u.block / nblocks) + (FIRST_UNIT_PRIOR if first_body else 0.0)
+            out.append(score * HEADER_VALUE if u.kind == "header" else score)
+        return out
+
+    def _with_block_embeddings(self, block_rel: list[float]) -> list[float]:
+        assert self.embed_scores is not None
+        best = [0.0] * len(self.seg.blocks)
+        for i, u in enumerate(self.seg.units):
+            best[u.block] = max(best[u.block], self.embed_scores[i])
+        return _normalise([r + EMBEDDING_WEIGHT * e for r, e in zip(block_rel, best)])
+
+    def _add_exact(self, out: list[float]) -> None:
+        seg, q = self.seg, self.q
+        exact = [re.compile(r"(?<![\w-])" + re.escape(e) + r"(?![\w-])", re.I) for e in q.exact]
+        qset = set(t for t in q.terms if q.weights.get(t, 1.0) >= 1.0)
+        for i in range(len(seg.units)):
+            text = seg.unit_text(i)
+            if exact:
+                hits = sum(1 for e in exact if e.search(text))
+                if hits:
+                    out[i] += EXACT_WEIGHT * (0.5 + hits / len(exact))
+            if q.preserve and _contains_any(text, q.preserve):
+                out[i] += PRESERVE_WEIGHT
+            if self.preserve_keywords and qset.intersection(self.unit_terms[i]):
+                out[i] += KEYWORD_WEIGHT
+
+    def _second_hop(self, unit_rel: list[float], block_rel: list[float]) -> list[float]:
+        """Raise documents named by the best units (the bridge entity of a multi-hop question)."""
+        seg, q = self.seg, self.q
+        first = [unit_rel[i] + block_rel[u.block] for i, u in enumerate(seg.units)]
+        body = [i for i, u in enumerate(seg.units) if u.kind != "header"]
+        seeds = sorted(body, key=lambda i: -first[i])[:HOP_SEEDS]
+        if not seeds or first[seeds[0]] <= 0:
+            return block_rel
+        seen = set(q.terms)
+        bm = BM25(self.block_terms)
+        seed_blocks = {seg.units[i].block for i in seeds}
+        # a bridge term is one the seeds share with some other document
+        elsewhere = {t for b, bt in enumerate(self.block_terms) if b not in seed_blocks for t in bt}
+        new: dict[str, float] = {}
+        for i in seeds:
+            for t in self.unit_terms[i]:
+                if t not in seen and t not in STOPWORDS and t in elsewhere:
+                    new[t] = bm.idf[t]
+        hop_terms = sorted(new, key=lambda t: -new[t])[:HOP_TERMS]
+        if not hop_terms:
+            return block_rel
+        # headers carry the entity a document is about: match the hop terms against them first
+        header_terms = [self.unit_terms[b.header] if b.header is not None else [] for b in seg.blocks]
+        hop_header = _normalise(BM25(header_terms).scores(hop_terms)) if any(header_terms) else [0.0] * len(seg.blocks)
+        hop_block = _normalise(bm.scores(hop_terms))
+        hop = _normalise([HOP_BODY_SHARE * hb + hh for hb, hh in zip(hop_block, hop_header)])
+        return [r if b in seed_blocks else max(r, HOP_WEIGHT * h) for b, (r, h) in enumerate(zip(block_rel, hop))]
+
+
+class LocalCompressor:
+    """Extractive, query-aware compression in-process: no network, no key, no model by default.
+
+    Args:
+        target_model: the model whose tokenizer measures ``rate`` and ``max_tokens``.
+        rate: fraction of the context's tokens to keep, in (0, 1], or ``"auto"`` to keep what scores
+            as relevant (between 10% and 50%); the chosen rate is in ``result.metrics.rate``.
+        preserve_keywords: prefer units holding a prompt keyword.
+        preserve_words: words whose units are kept first; kept units are never cut inside.
+        max_concurrency: threads for a batch (``compress``) or concurrent items (``acompress``).
+        embeddings: add embedding similarity with a local model (needs the ``semantic`` extra).
+        embedding_model: the model name or path for ``embeddings`` (default: the packaged MiniLM).
+        include_prompt: append ``"\\n\\n" + prompt`` to the output, as the hosted service's
+            ``compressed_prompt`` does; by default the output is the compressed context alone.
+        elision_marker: the text marking an elision between kept units (``""`` for none).
+
+    ``compress(context, prompt, max_tokens=None)`` returns a :class:`CompressedPrompt`
+    (a list for list input). ``max_tokens`` is a hard ceiling on the output in target-model tokens.
+    """
+
+    def __init__(
+        self,
+        target_model: str = "gpt-4o",
+        rate: str | float = "auto",
+        preserve_keywords: bool = False,
+        preserve_words: Sequence[str] | None = None,
+        max_concurrency: int = 5,
+        *,
+        embeddings: bool = False,
+        embedding_model: str | None = None,
+        include_prompt: bool = False,
+        elision_marker: str = ELISION,
+    ) -> None:
+        self.target_model = target_model
+        self.counter = get_counter(target_model)
+        self.rate = _core.check_rate(rate)
+        self.preserve_keywords = bool(preserve_keywords)
+        self.preserve_words = _core.check_preserve_words(preserve_words) or []
+        self.max_concurrency = _core.check_concurrency(max_concurrency)
+        self.embeddings = bool(embeddings or embedding_model)
+        self.embedding_model = embedding_model
+        self.include_prompt = bool(include_prompt)
+        if not isinstance(elision_marker, str):
+            raise TypeError("elision_marker must be a string")
+        self.elision_marker = elision_marker
+        self._embedder: Any = None
+
+    def __repr__(self) -> str:
+        return (f"LocalCompressor(target_model={self.target_model!r}, rate={self.rate!r}, "
+                f"embeddings={self.embeddings})")
+
+    # ------------------------------------------------------------------ public shells
+
+    def compress(self, context: str | list[str], prompt: str | list[str], max_tokens: int | None = None,
+                 *, return_exceptions: bool = False) -> CompressedPrompt | list[Any]:
+        """Compress one context (str) or a batch (list); see the class docstring.
+
+        A batch runs every item; if some fail, :class:`~scaledown_core.exceptions.BatchError` is
+        raised afterwards with the results and per-item errors, or, with ``return_exceptions=True``,
+        the exceptions are returned in place of the failed items.
+        """
+        pairs, batch = _core.pairs_of(context, prompt)
+        max_tokens = _core.check_max_tokens(max_tokens)
+        if not batch:
+            return self._compress_one(*pairs[0], max_tokens)
+        return _core.run_batch(lambda c, p: self._compress_one(c, p, max_tokens), pairs,
+                               self.max_concurrency, return_exceptions)
+
+    async def acompress(self, context: str | list[str], prompt: str | list[str], max_tokens: int | None = None,
+                        *, return_exceptions: bool = False) -> CompressedPrompt | list[Any]:
+        """``compress`` for async code: the work runs in worker threads, the event loop stays free."""
+        pairs, batch = _core.pairs_of(context, prompt)
+        max_tokens = _core.check_max_tokens(max_tokens)
+
+        async def one(c: str, p: str) -> CompressedPrompt:
+            return await asyncio.to_thread(self._compress_one, c, p, max_tokens)
+
+        if not batch:
+            return await one(*pairs[0])
+        return await _core.arun_batch(one, pairs, self.max_concurrency, return_exceptions)
+
+    # ------------------------------------------------------------------ engine
+
+    def _compress_one(self, context: str, prompt: str, max_tokens: int | None,
+                      rate: str | float | None = None) -> CompressedPrompt:
+        started = time.perf_counter()
+        rate = self.rate if rate is None else _core.check_rate(rate)
+        warnings: list[str] = []
+        suffix = f"\n\n{prompt}" if self.include_prompt else ""
+        n_context = self.counter.count(context)
+        n_original = self.counter.count(context + suffix) if suffix else n_context
+        ceiling = self._context_ceiling(prompt, suffix, max_tokens)
+
+        seg = segment(context)
+        query = _build_query(prompt, self.preserve_words)
+        embed = self._embedding_scores(seg, prompt, warnings) if self.embeddings and seg.units else None
+        scores = _Scorer(seg, query, preserve_keywords=self.preserve_keywords, embed_scores=embed).scores() \
+            if seg.units else []
+        costs = self.counter.count_many([seg.unit_text(i) for i in range(len(seg.units))])
+
+        chosen_rate = self._auto_rate(seg, scores, costs, n_context) if rate == "auto" else float(rate)
+        budget = math.floor(chosen_rate * n_context)
+        if ceiling is not None:
+            budget = min(budget, ceiling)
+
+        if n_context <= budget:
+            content, kept = context, list(range(len(seg.units)))
+        else:
+            kept = self._select(seg, scores, costs, budget)
+            content = seg.render(kept, self.elision_marker)
+        self._check_preserved(seg, kept, query, warnings)
+        output = content + suffix
+        n_out = self.counter.count(output)
+        if max_tokens is not None and n_out > max_tokens:
+            # only the prompt itself can be over: the context part was fitted exactly
+            raise ValueError(f"max_tokens={max_tokens} cannot hold the prompt ({n_out} tokens with it); "
+                             "raise max_tokens or use include_prompt=False")
+        latency = (time.perf_counter() - started) * 1000.0
+        mode = "bm25" + (f"+embedding:{self._embedder.model_used}" if embed is not None else "")
+        return CompressedPrompt(
+            content=output,
+            metrics=CompressionMetrics(
+                original_prompt_tokens=n_original,
+                compressed_prompt_tokens=n_out,
+                latency_ms=latency,
+                model_used=f"local:{mode}",
+                rate=chosen_rate,
+                extra={
+                    "engine": "local",
+                    "context_tokens": n_context,
+                    "budget_tokens": budget,
+                    "units_total": len(seg.units),
+                    "units_kept": len(kept),
+                    "blocks_total": len(seg.blocks),
+                    "blocks_kept": len({seg.units[i].block for i in kept}),
+                    "block_kinds": sorted({b.kind for b in seg.blocks}),
+                    "includes_prompt": self.include_prompt,
+                    "warnings": warnings,
+                },
+            ),
+        )
+
+    def _context_ceiling(self, prompt: str, suffix: str, max_tokens: int | None) -> int | None:
+        if max_tokens is None:
+            return None
+        if not suffix:
+            return max_tokens
+        return max(0, max_tokens - self.counter.count(suffix))
+
+    def _auto_rate(self, seg: Segmentation, scores: list[float], costs: list[int], n_context: int) -> float:
+        """The share of tokens in units scoring at least ``AUTO_RELEVANCE`` of the best, bounded."""
+        if not scores or n_context == 0:
+            return 1.0
+        body = [i for i, u in enumerate(seg.units) if u.kind != "header"]
+        top = max((scores[i] for i in body), default=0.0)
+        if top <= 0:
+            return AUTO_MIN_RATE
+        relevant = [i for i in body if scores[i] >= AUTO_RELEVANCE * top]
+        headers = {seg.blocks[seg.units[i].block].header for i in relevant} - {None}
+        kept = sum(costs[i] for i in relevant) + sum(costs[h] for h in headers if h is not None)
+        share = kept * 1.15 / n_context  # room for separators and markers
+        return round(min(AUTO_MAX_RATE, max(AUTO_MIN_RATE, share)), 3)
+
+    def _select(self, seg: Segmentation, scores: list[float], costs: list[int], budget: int) -> list[int]:
+        marker_cost = self.counter.count(f"\n{self.elision_marker}\n") if self.elision_marker else 1
+        candidates = []
+        for i, u in enumerate(seg.units):
+            header = seg.blocks[u.block].header
+            requires = (header,) if header is not None and header != i else ()
+            cost = costs[i] + marker_cost  # a kept unit may bring a separator or a marker
+            value = max(scores[i], 1e-6) * cost ** SIZE_NEUTRALITY
+            candidates.append(Candidate(key=i, value=value, cost=cost, requires=requires))
+
+        def measure(keys: list[int]) -> int:
+            return self.counter.count(seg.render(keys, self.elision_marker))
+
+        chosen = pack(candidates, budget, measure)
+        return self._fill(seg, candidates, chosen, budget, measure)
+
+    @staticmethod
+    def _fill(seg: Segmentation, candidates: list[Candidate[int]], chosen: list[int], budget: int,
+              measure: Any) -> list[int]:
+        """Use what the estimates left over: try the best remaining units against the exact count."""
+        chosen_set = set(chosen)
+        rest = sorted((c for c in candidates if c.key not in chosen_set), key=lambda c: -c.value)
+        used = measure(chosen) if chosen else 0
+        for cand in rest[:64]:
+            if budget - used < 2:
+                break
+            need = [r for r in cand.requires if r not in chosen_set]
+            trial = sorted(chosen_set | {cand.key, *need})
+            size = measure(trial)
+            if size <= budget:
+                chosen_set.update([cand.key, *need])
+                used = size
+        return sorted(chosen_set)
+
+    def _check_preserved(self, seg: Segmentation, kept: list[int], query: _Query, warnings: list[str]) -> None:
+        if not self.preserve_words:
+            return
+        kept_text = " ".join(seg.unit_text(i) for i in kept)
+        in_context = [w for w in self.preserve_words if w in seg.text]
+        missing = [w for w in in_context if w not in kept_text]
+        if missing:
+            warnings.append(f"preserve_words not kept (the budget could not hold their units): {missing}")
+
+    def _embedding_scores(self, seg: Segmentation, prompt: str, warnings: list[str]) -> list[float] | None:
+        embedder = self._get_embedder(warnings)
+        if embedder is None:
+            return None
+        texts = [seg.unit_text(i) for i in range(len(seg.units))]
+        docs = embedder.embed_documents(texts)
+        qv = embedder.embed_queries([prompt])[0]
+        sims = [float(x) for x in docs @ qv]
+        lo, hi = min(sims), max(sims)
+        return [(s - lo) / (hi - lo) if hi > lo else 0.0 for s in sims]
+
+    def _get_embedder(self, warnings: list[str]) -> Any:
+        if self._embedder is None:
+            from ..retrieval.embeddings import get_embedder
+
+            self._embedder = get_embedder(model_name=self.embedding_model, fallback=True)
+        used = getattr(self._embedder, "model_used", None)
+        if self.embedding_model and used and used != self.embedding_model:
+            warnings.append(f"embedding model {self.embedding_model!r} unavailable; used {used!r}")
+        return self._embedder

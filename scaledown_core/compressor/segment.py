@@ -1,0 +1,565 @@
+"""Text segmentation: a context cut into units that keep their meaning, and rendered back.
+
+A context is split into **blocks** (paragraphs, documents, a JSON value, a code file, a Markdown list
+or table) and each block into **units**, the smallest pieces a compressor may keep or drop:
+
+- prose: sentences; a short first line (a title, ``Document [3](Title: ...)``, a Markdown heading)
+  is the block's *header*, shown with any unit of its block;
+- JSON (the whole context, or a JSON value after a short preamble such as ``JSON data:``): the
+  members of objects and the items of arrays, recursing into large containers; rendering keeps the
+  output valid JSON;
+- Markdown: list items and table rows (a table's header and separator rows are its header);
+- code: statements or AST units from the code model (:mod:`scaledown_core.code`) where it is
+  available, else blank-line separated blocks.
+
+Every unit is a ``[start, end)`` character span of the context, so whatever is rendered is a
+subsequence of the input plus elision markers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Literal
+
+__all__ = ["Unit", "Block", "Segmentation", "segment", "split_sentences", "ELISION"]
+
+ELISION = "…"
+"""The elision marker: one token in both OpenAI encodings."""
+
+UnitKind = Literal["sentence", "header", "member", "item", "row", "code", "line"]
+BlockKind = Literal["prose", "json", "list", "table", "code"]
+
+# A first line at most this long that does not end a sentence reads as a title, not as prose.
+MAX_HEADER_CHARS = 120
+# A JSON container whose text is longer than this is opened and its members become units.
+JSON_SPLIT_CHARS = 400
+# A code block longer than this (in lines) is cut at its blank lines.
+CODE_BLOCK_LINES = 12
+
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr st jr sr prof gen col lt sgt capt rev vs etc inc ltd co corp no fig eq al approx "
+    "dept est jan feb mar apr jun jul aug sep sept oct nov dec mt ft ave blvd e.g i.e u.s u.k".split()
+)
+_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*\s+")
+_NEXT_STARTS_SENTENCE = re.compile(r"[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ]")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+\S")
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_SEPARATOR = re.compile(r"^\s*\|?[\s:|-]*-[\s:|-]*\|?\s*$")
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+\S")
+_DOC_LABEL = re.compile(r"\s*(?:Document|Doc|Passage|Source|Title)\s*[\[(:#]?\s*\d*[\])]?\s*(?:\(Title:[^\n]*?\)(?=\s))?:?")
+_CODE_HINT = re.compile(
+    r"^\s*(?:def |class |import |from \w+ import |async def |@\w|return\b|if .*:\s*$|for .*:\s*$|"
+    r"function\b|const |let |var |public |private |#include|package |fn |func )|[;{}]\s*$"
+)
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One keepable piece of the context: ``text[start:end]``."""
+
+    index: int
+    block: int
+    start: int
+    end: int
+    kind: UnitKind
+    position: int
+    """Position of the unit inside its block (0 = first)."""
+
+
+@dataclass
+class _JsonEntry:
+    start: int
+    end: int
+    value: "_JsonContainer | None" = None
+    """The opened container of a large value; ``None`` when the entry is one unit."""
+    unit: int | None = None
+
+
+@dataclass
+class _JsonContainer:
+    start: int
+    end: int
+    opener: str
+    entries: list[_JsonEntry] = field(default_factory=list)
+
+
+@dataclass
+class Block:
+    """A paragraph, document, JSON value, list, table or code region."""
+
+    index: int
+    kind: BlockKind
+    start: int
+    end: int
+    units: list[int] = field(default_factory=list)
+    header: int | None = None
+    """The unit shown with any other unit of this block (a title, a table's header rows)."""
+    json_root: _JsonContainer | None = None
+
+
+@dataclass
+class Segmentation:
+    """A context cut into blocks and units; ``render`` turns a selection of units back into text."""
+
+    text: str
+    blocks: list[Block]
+    units: list[Unit]
+
+    def unit_text(self, i: int) -> str:
+        u = self.units[i]
+        return self.text[u.start : u.end]
+
+    def render(self, keep: Iterable[int], marker: str = ELISION) -> str:
+        """The kept units in source order, with ``marker`` where something between them was left out.
+
+        Adjacent kept units are joined by the original text between them; JSON blocks render as
+        valid JSON holding the kept members (no marker inside JSON). Nothing is marked before the
+        first kept unit or after the last.
+        """
+        kept = set(keep)
+        pieces: list[str] = []
+        prev_block: int | None = None
+        prev_complete_end = True  # the previous kept block ended with its own last unit
+        for block in self.blocks:
+            present = [i for i in block.units if i in kept]
+            if not present:
+                continue
+            body = self._render_block(block, present, kept, marker)
+            if prev_block is not None:
+                skipped = prev_block != block.index - 1 or not prev_complete_end or (
+                    present[0] != block.units[0] and block.header != present[0]
+                )
+                gap = self.text[self.blocks[prev_block].end : block.start]
+                if skipped and marker:
+                    pieces.append(f"\n{marker}\n")
+                else:
+                    pieces.append(gap if gap.strip() == "" and gap else "\n\n")
+            pieces.append(body)
+            prev_block = block.index
+            prev_complete_end = present[-1] == block.units[-1]
+        return "".join(pieces)
+
+    def _render_block(self, block: Block, present: list[int], kept: set[int], marker: str) -> str:
+        if block.kind == "json" and block.json_root is not None:
+            prefix = ""
+            if block.header is not None and block.header in kept:
+                h = self.units[block.header]
+                prefix = self.text[h.start : block.json_root.start]
+            return prefix + self._render_json(block.json_root, kept)
+        out: list[str] = []
+        prev: Unit | None = None
+        for i in present:
+            u = self.units[i]
+            if prev is not None:
+                if u.position == prev.position + 1:
+                    out.append(self.text[prev.end : u.start])
+                else:
+                    out.append(self._inner_marker(prev, u, marker))
+            out.append(self.text[u.start : u.end])
+            prev = u
+        return "".join(out)
+
+    def _inner_marker(self, prev: Unit, nxt: Unit, marker: str) -> str:
+        gap = self.text[prev.end : nxt.start]
+        newline = "\n" in gap or self.text[prev.end : prev.end + 1] == "\n"
+        if not marker:
+            return "\n" if newline else " "
+        if prev.kind == "header" or newline or nxt.kind in ("item", "row", "code", "line"):
+            return f"\n{marker}\n"
+        return f" {marker} "
+
+    def _render_json(self, node: _JsonContainer, kept: set[int]) -> str:
+        closer = "}" if node.opener == "{" else "]"
+        parts: list[str] = []
+        for entry in node.entries:
+            if entry.value is None:
+                if entry.unit in kept:
+                    parts.append(self.text[entry.start : entry.end])
+            else:
+                inner = self._render_json(entry.value, kept)
+                if inner.strip() not in ("{}", "[]"):
+                    parts.append(self.text[entry.start : entry.value.start] + inner)
+        if not parts:
+            return node.opener + closer
+        indent = _line_indent(self.text, node.entries[0].start)
+        close_indent = _line_indent(self.text, node.end - 1)
+        if indent is None:
+            return node.opener + ", ".join(parts) + closer
+        return node.opener + "\n" + ",\n".join(indent + p for p in parts) + "\n" + (close_indent or "") + closer
+
+
+def _line_indent(text: str, pos: int) -> str | None:
+    """The whitespace before ``pos`` on its line, or None when ``pos`` does not start its line."""
+    line_start = text.rfind("\n", 0, pos) + 1
+    lead = text[line_start:pos]
+    return lead if lead.strip() == "" and line_start > 0 else None
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence spans ``[s, e)`` of ``text[start:end]``, trimmed of surrounding whitespace."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    s = start
+    for m in _SENTENCE_END.finditer(text, start, end):
+        cut = m.end()
+        if cut >= end or not _NEXT_STARTS_SENTENCE.match(text, cut):
+            continue
+        word = re.search(r"(\S+?)[.!?]+[\"'”’)\]]*\s+$", text[max(s, m.start() - 40) : cut])
+        if word and text[m.start()] == ".":
+            w = word.group(1).lower().lstrip("(\"'")
+            if w in _ABBREVIATIONS or (len(w) == 1 and w.isalpha()):
+                continue
+        spans.append((s, m.start() + len(m.group().rstrip())))
+        s = cut
+    spans.append((s, end))
+    return [t for t in (_trim(text, a, b) for a, b in spans) if t[1] > t[0]]
+
+
+def _trim(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def _skip_ws(text: str, i: int) -> int:
+    while i < len(text) and text[i] in " \t\r\n":
+        i += 1
+    return i
+
+
+def _scan_json(text: str, start: int, decoder: json.JSONDecoder) -> _JsonContainer:
+    """Entry spans of the object or array at ``start`` (already known to be valid JSON)."""
+    opener = text[start]
+    closer = "}" if opener == "{" else "]"
+    node = _JsonContainer(start=start, end=start, opener=opener)
+    i = _skip_ws(text, start + 1)
+    while i < len(text) and text[i] != closer:
+        entry_start = i
+        if opener == "{":
+            _, i = decoder.raw_decode(text, i)  # the key
+            i = _skip_ws(text, i) + 1  # ':'
+            i = _skip_ws(text, i)
+        value_start = i
+        _, i = decoder.raw_decode(text, i)
+        entry = _JsonEntry(start=entry_start, end=i)
+        if text[value_start] in "{[" and i - value_start > JSON_SPLIT_CHARS:
+            entry.value = _scan_json(text, value_start, decoder)
+        node.entries.append(entry)
+        i = _skip_ws(text, i)
+        if i < len(text) and text[i] == ",":
+            i = _skip_ws(text, i + 1)
+    node.end = i + 1
+    return node
+
+
+def _find_json(text: str) -> int | None:
+    """Where a JSON object or array starts that runs to the end of ``text`` (after a short preamble)."""
+    decoder = json.JSONDecoder()
+    for m in re.finditer(r"^[ \t]*[\[{]", text, re.M):
+        at = m.end() - 1
+        if text[:at].count("\n") > 3:
+            return None
+        try:
+            _, end = decoder.raw_decode(text, at)
+        except ValueError:
+            continue
+        if text[end:].strip() == "":
+            return at
+    return None
+
+
+def _json_units(seg: "_Builder", node: _JsonContainer, block: Block) -> None:
+    for entry in node.entries:
+        if entry.value is not None:
+            _json_units(seg, entry.value, block)
+        else:
+            entry.unit = seg.add_unit(block, entry.start, entry.end, "member")
+
+
+# --------------------------------------------------------------------------- builder
+
+
+class _Builder:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.blocks: list[Block] = []
+        self.units: list[Unit] = []
+
+    def new_block(self, kind: BlockKind, start: int, end: int) -> Block:
+        block = Block(index=len(self.blocks), kind=kind, start=start, end=end)
+        self.blocks.append(block)
+        return block
+
+    def add_unit(self, block: Block, start: int, end: int, kind: UnitKind) -> int:
+        start, end = _trim(self.text, start, end)
+        if end <= start:
+            return -1
+        unit = Unit(len(self.units), block.index, start, end, kind, len(block.units))
+        self.units.append(unit)
+        block.units.append(unit.index)
+        if kind == "header":
+            block.header = unit.index
+        return unit.index
+
+    def done(self) -> Segmentation:
+        blocks = [b for b in self.blocks if b.units]
+        remap = {b.index: n for n, b in enumerate(blocks)}
+        units = [
+            Unit(u.index, remap[u.block], u.start, u.end, u.kind, u.position) for u in self.units
+        ]
+        for b in blocks:
+            b.index = remap[b.index]
+        return Segmentation(self.text, blocks, units)
+
+
+def _paragraphs(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Blank-line separated spans, keeping fenced code blocks whole."""
+    spans: list[tuple[int, int]] = []
+    lines = text[start:end].splitlines(keepends=True)
+    pos = start
+    cur: int | None = None
+    in_fence = False
+    for line in lines:
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        blank = not line.strip() and not in_fence
+        if blank:
+            if cur is not None:
+                spans.append((cur, pos))
+                cur = None
+        elif cur is None:
+            cur = pos
+        pos += len(line)
+    if cur is not None:
+        spans.append((cur, end))
+    return spans
+
+
+def _line_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    pos = start
+    for line in text[start:end].splitlines(keepends=True):
+        out.append((pos, pos + len(line.rstrip("\r\n"))))
+        pos += len(line)
+    return out
+
+
+def _is_header_line(line: str, has_more: bool) -> bool:
+    s = line.strip()
+    if not has_more or not s:
+        return False
+    if _MD_HEADING.match(s):
+        return True
+    return len(s) <= MAX_HEADER_CHARS and not re.search(r"[.!?;,]$", s)
+
+
+def _looks_like_code(lines: list[str]) -> bool:
+    hits = sum(1 for ln in lines if _CODE_HINT.search(ln))
+    return hits >= max(2, len(lines) // 3)
+
+
+def _prose_block(b: _Builder, start: int, end: int, pending_header: tuple[int, int] | None) -> None:
+    text = b.text
+    lines = _line_spans(text, start, end)
+    block = b.new_block("prose", start, end)
+    body_start = start
+    if pending_header is not None:
+        b.add_unit(block, *pending_header, "header")
+        block.start = pending_header[0]
+    first_line = text[lines[0][0] : lines[0][1]]
+    label = _DOC_LABEL.match(text, start, lines[0][1])
+    if block.header is None and len(lines) > 1 and _is_header_line(first_line, True):
+        b.add_unit(block, lines[0][0], lines[0][1], "header")
+        body_start = lines[1][0]
+    elif block.header is None and label and label.end() - start > 3 and "Title:" in label.group():
+        b.add_unit(block, start, label.end(), "header")
+        body_start = label.end()
+    for s, e in split_sentences(text, body_start, end):
+        # a newline inside a sentence span is a line break in the source: keep lines apart
+        for ls, le in _split_lines_in(text, s, e):
+            b.add_unit(block, ls, le, "sentence")
+
+
+def _split_lines_in(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    if "\n" not in text[s:e]:
+        return [(s, e)]
+    return [span for span in _line_spans(text, s, e) if text[span[0] : span[1]].strip()]
+
+
+def _structured_block(b: _Builder, start: int, end: int, kind: BlockKind,
+                      pending_header: tuple[int, int] | None) -> None:
+    text = b.text
+    block = b.new_block(kind, start, end)
+    if pending_header is not None:
+        b.add_unit(block, *pending_header, "header")
+        block.start = pending_header[0]
+    lines = _line_spans(text, start, end)
+    if kind == "table":
+        head = [sp for sp in lines[:2]]
+        if len(lines) > 2 and _TABLE_SEPARATOR.match(text[lines[1][0] : lines[1][1]]):
+            if block.header is None:
+                b.add_unit(block, head[0][0], head[1][1], "header")
+                lines = lines[2:]
+        for s, e in lines:
+            b.add_unit(block, s, e, "row")
+        return
+    if kind == "list":
+        item: tuple[int, int] | None = None
+        for s, e in lines:
+            line = text[s:e]
+            if _LIST_ITEM.match(line) or item is None:
+                if item is not None:
+                    b.add_unit(block, *item, "item")
+                item = (s, e)
+            else:  # a continuation line of the current item
+                item = (item[0], e)
+        if item is not None:
+            b.add_unit(block, *item, "item")
+        return
+    # code: statements grouped by blank lines is done by the caller; here: one unit per chunk
+    for s, e in _code_chunks(text, start, end):
+        b.add_unit(block, s, e, "code")
+
+
+def _code_chunks(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A code region cut into top-level statements: a line that starts at column 0 opens a new one."""
+    lines = _line_spans(text, start, end)
+    chunks: list[tuple[int, int]] = []
+    cur: tuple[int, int] | None = None
+    for s, e in lines:
+        line = text[s:e]
+        top = line[:1] not in (" ", "\t", ")", "]", "}") and line.strip() != ""
+        decorated = cur is not None and text[cur[0] : cur[1]].lstrip().startswith("@") and \
+            "\n" not in text[cur[0] : cur[1]]
+        if cur is None or (top and not decorated):
+            if cur is not None:
+                chunks.append(cur)
+            cur = (s, e)
+        else:
+            cur = (cur[0], e)
+    if cur is not None:
+        chunks.append(cur)
+    out: list[tuple[int, int]] = []
+    for s, e in chunks:
+        if text[s:e].count("\n") + 1 > CODE_BLOCK_LINES:
+            out.extend(_paragraphs(text, s, e) or [(s, e)])
+        else:
+            out.append((s, e))
+    return out
+
+
+def _classify(lines: list[str]) -> BlockKind:
+    nonblank = [ln for ln in lines if ln.strip()]
+    if nonblank and _FENCE.match(nonblank[0]):
+        return "code"
+    if len(nonblank) >= 2 and all(_TABLE_ROW.match(ln) for ln in nonblank):
+        return "table"
+    items = sum(1 for ln in nonblank if _LIST_ITEM.match(ln))
+    if items >= 2 and _LIST_ITEM.match(nonblank[0]):
+        return "list"
+    if len(nonblank) >= 2 and _looks_like_code(nonblank):
+        return "code"
+    return "prose"
+
+
+def segment(text: str, code: bool | None = None) -> Segmentation:
+    """Cut ``text`` into blocks and units (see the module docstring).
+
+    ``code=True`` treats the whole text as source code; ``None`` detects it per block.
+    """
+    b = _Builder(text)
+    if not text.strip():
+        return b.done()
+    json_at = _find_json(text)
+    if json_at is not None:
+        _segment_json(b, text, json_at)
+        return b.done()
+    if code or (code is None and _is_python(text)):
+        block = b.new_block("code", 0, len(text))
+        for s, e in _code_units(text):
+            b.add_unit(block, s, e, "code")
+        return b.done()
+    pending: tuple[int, int] | None = None
+    for start, end in _paragraphs(text, 0, len(text)):
+        lines = text[start:end].splitlines()
+        kind = _classify(lines)
+        if kind == "prose" and len(lines) == 1 and _is_header_line(lines[0], True) and \
+                (_MD_HEADING.match(lines[0]) or lines[0].rstrip().endswith(":")):
+            if pending is not None:  # two headings in a row: the first stands alone
+                _prose_block(b, *pending, None)
+            pending = _trim(text, start, end)
+            continue
+        if kind == "prose":
+            _prose_block(b, start, end, pending)
+        else:
+            _structured_block(b, start, end, kind, pending)
+        pending = None
+    if pending is not None:
+        _prose_block(b, *pending, None)
+    return b.done()
+
+
+def _segment_json(b: _Builder, text: str, at: int) -> None:
+    decoder = json.JSONDecoder()
+    root = _scan_json(text, at, decoder)
+    block = b.new_block("json", 0, len(text))
+    block.json_root = root
+    if text[:at].strip():
+        b.add_unit(block, 0, at, "header")
+    _json_units(b, root, block)
+
+
+def _code_units(text: str) -> list[tuple[int, int]]:
+    """Spans of AST units (functions, methods, class headers, module blocks) from the code model.
+
+    Oversized units are cut at their statement blocks; text the code model cannot parse falls back
+    to top-level statements.
+    """
+    try:
+        from ..code import parse_source
+    except ImportError:  # the code model needs tree-sitter (a core dependency); be safe anyway
+        return _code_chunks(text, 0, len(text))
+    sf = parse_source(text)
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    spans: list[tuple[int, int]] = []
+    for unit in sf.units:
+        ranges = list(unit.regions)
+        if unit.n_lines > CODE_BLOCK_LINES * 3:
+            blocks = sf.blocks(unit)
+            if blocks:
+                ranges = [unit.head] + [(b.start_line, b.end_line) for b in blocks]
+        for a, b in ranges:
+            spans.append((starts[a - 1], starts[min(b, len(starts) - 1)]))
+    spans.sort()
+    out: list[tuple[int, int]] = []
+    for s, e in spans:  # a block may repeat the head's lines: never show a line twice
+        if out and s < out[-1][1]:
+            s = out[-1][1]
+        if e > s and text[s:e].strip():
+            out.append((s, e))
+    return out or _code_chunks(text, 0, len(text))
+
+
+def _is_python(text: str) -> bool:
+    """The whole text reads as Python source (code-like lines and no syntax errors)."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if len(lines) < 3 or not _looks_like_code(lines):
+        return False
+    try:
+        from ..code import parse_source
+    except ImportError:
+        return False
+    return not parse_source(text).has_syntax_errors

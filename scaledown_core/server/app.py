@@ -1,0 +1,232 @@
+"""The ScaleDown protocol server: ``POST /compress/raw/`` over :class:`LocalCompressor`.
+
+Answers in the nested response shape of the hosted service, so that ``ScaleDownCompressor`` with
+``SCALEDOWN_API_URL=http://127.0.0.1:PORT`` works against it unchanged. ``compressed_prompt`` is the
+compressed context followed by the prompt (``"\\n\\n"`` between), as the protocol defines it.
+"""
+
+# No "from __future__ import annotations": FastAPI reads the route annotations at definition time.
+
+import hmac
+import ipaddress
+import logging
+import os
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Union
+
+from ..exceptions import MissingDependencyError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+__all__ = ["create_app", "serve", "load_keys", "KEYS_ENV", "DEFAULT_MAX_BODY_BYTES"]
+
+logger = logging.getLogger(__name__)
+
+KEYS_ENV = "SCALEDOWN_SERVER_KEYS"
+DEFAULT_MAX_BODY_BYTES = 2_000_000  # ~500k tokens of context: beyond any model's window
+DEFAULT_REQUEST_TIMEOUT_S = 30.0  # what the client waits by default
+DEFAULT_MAX_CONCURRENCY = 4  # compression is CPU-bound: about one per core is enough
+
+
+def load_keys(keys: Iterable[str] | None = None, keys_file: str | os.PathLike[str] | None = None) -> list[str]:
+    """Keys from ``keys``, ``SCALEDOWN_SERVER_KEYS`` (comma-separated) and ``keys_file`` (one per line,
+    ``#`` comments), merged."""
+    found: list[str] = [k.strip() for k in (keys or []) if k and k.strip()]
+    found += [k.strip() for k in os.environ.get(KEYS_ENV, "").split(",") if k.strip()]
+    if keys_file is not None:
+        path = Path(keys_file)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ValueError(f"cannot read the keys file {str(path)!r}: {exc.strerror or exc}") from exc
+        found += [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    return list(dict.fromkeys(found))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def create_app(
+    keys: Iterable[str] | None = None,
+    *,
+    no_auth: bool = False,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT_S,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    target_model: str = "gpt-4o",
+    embeddings: bool = False,
+) -> "FastAPI":
+    """The FastAPI app. ``keys`` are the accepted ``x-api-key`` values; with none, ``no_auth=True``
+    is required (``serve`` also requires a loopback host for that)."""
+    try:
+        import anyio
+        from fastapi import Depends, FastAPI, Header, HTTPException, Request
+        from fastapi.exceptions import RequestValidationError
+        from fastapi.responses import JSONResponse
+        from pydantic import BaseModel, ConfigDict, Field
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise MissingDependencyError(exc.name or "fastapi", "server") from exc
+
+    from .. import __version__
+    from ..compressor.local import LocalCompressor
+
+    accepted = [k for k in (keys or []) if k]
+    if not accepted and not no_auth:
+        raise ValueError(f"no API keys configured: set {KEYS_ENV} or pass a keys file; to run without "
+                         "authentication bind to 127.0.0.1 and pass no_auth=True (--no-auth)")
+    if max_body_bytes < 1 or request_timeout <= 0 or max_concurrency < 1:
+        raise ValueError("max_body_bytes, request_timeout and max_concurrency must be positive")
+
+    class Options(BaseModel):
+        model_config = ConfigDict(extra="ignore")
+        rate: Union[float, str] = "auto"
+        temperature: float | None = None
+        preserve_keywords: bool | None = None
+        preserve_words: list[str] | None = None
+        max_tokens: int | None = Field(default=None, ge=1)
+
+    class CompressRequest(BaseModel):
+        model_config = ConfigDict(extra="ignore")
+        context: str
+        prompt: str = Field(min_length=1)
+        scaledown: Options
+        model: str | None = None
+
+    limiter = anyio.CapacityLimiter(max_concurrency)
+
+    def check_key(x_api_key: str | None = Header(default=None)) -> None:
+        if no_auth:
+            return
+        if not x_api_key or not any(hmac.compare_digest(x_api_key.encode(), k.encode()) for k in accepted):
+            raise HTTPException(status_code=401, detail="missing or invalid x-api-key")
+
+    app = FastAPI(title="ScaleDown compression server", version=__version__,
+                  description="The ScaleDown compression protocol over the embedded LocalCompressor.")
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Any) -> Any:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
+            return _too_large(JSONResponse, int(declared), max_body_bytes)
+        if request.method in ("POST", "PUT", "PATCH"):
+            body = b""
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > max_body_bytes:
+                    return _too_large(JSONResponse, len(body), max_body_bytes)
+            request._body = body  # the route reads the already-received body
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=400, content={"detail": _jsonable(exc.errors())})
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        """Liveness: no key needed."""
+        return {"status": "ok", "version": __version__, "engine": "local"}
+
+    @app.post("/compress/raw/", dependencies=[Depends(check_key)])
+    async def compress_raw(req: CompressRequest) -> dict[str, Any]:
+        """Compress ``context`` for ``prompt``; the answer has the hosted service's nested shape."""
+        if not req.prompt.strip():
+            raise HTTPException(status_code=400, detail="prompt must be a non-empty string")
+        try:
+            compressor = LocalCompressor(
+                target_model=req.model or target_model, rate=req.scaledown.rate,
+                preserve_keywords=bool(req.scaledown.preserve_keywords),
+                preserve_words=req.scaledown.preserve_words, include_prompt=True, embeddings=embeddings,
+            )
+        except (ValueError, TypeError) as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from exc
+        started = time.perf_counter()
+        try:
+            with anyio.fail_after(request_timeout):
+                result = await anyio.to_thread.run_sync(
+                    compressor.compress, req.context, req.prompt, req.scaledown.max_tokens,
+                    limiter=limiter, abandon_on_cancel=True,
+                )
+        except TimeoutError:
+            raise HTTPException(status_code=503, detail=f"compression did not finish within the "
+                                f"server's {request_timeout:g} s request timeout") from None
+        except ValueError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from exc
+        latency = (time.perf_counter() - started) * 1000.0
+        m = result.metrics
+        return {
+            "results": {
+                "compressed_prompt": result.content,
+                "original_prompt_tokens": m.original_prompt_tokens,
+                "compressed_prompt_tokens": m.compressed_prompt_tokens,
+                "successful": True,
+                "compression_ratio": result.compression_ratio if m.compressed_prompt_tokens else 0.0,
+            },
+            "total_original_tokens": m.original_prompt_tokens,
+            "total_compressed_tokens": m.compressed_prompt_tokens,
+            "successful": True,
+            "latency_ms": latency,
+            "model_used": m.model_used,
+            "request_metadata": {
+                "compression_time_ms": m.latency_ms,
+                "compression_rate": m.rate,
+                "prompt_length": len(req.context) + len(req.prompt),
+                "compressed_prompt_length": len(result.content),
+                "timestamp": datetime.now(timezone.utc).isoformat(),
+            },
+        }
+
+    return app
+
+
+def _too_large(response_cls: Any, size: int, limit: int) -> Any:
+    return response_cls(status_code=413, content={
+        "detail": f"request body too large: {size} bytes; this server accepts at most {limit} bytes"})
+
+
+def _jsonable(errors: Any) -> Any:
+    """Validation errors with any non-JSON values (exceptions in ``ctx``) turned into strings."""
+    import json
+
+    return json.loads(json.dumps(errors, default=str))
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    keys_file: str | os.PathLike[str] | None = None,
+    no_auth: bool = False,
+    *,
+    keys: Iterable[str] | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT_S,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    embeddings: bool = False,
+    log_level: str = "info",
+) -> None:
+    """Run the server with uvicorn until interrupted.
+
+    Keys come from ``keys``, ``SCALEDOWN_SERVER_KEYS`` and ``keys_file``. With no key it refuses to
+    start (``ValueError``) unless ``no_auth=True`` and ``host`` is a loopback address.
+    """
+    if no_auth and not _is_loopback(host):
+        raise ValueError(f"--no-auth is only allowed on a loopback address (127.0.0.1, ::1, localhost); "
+                         f"got host {host!r}: configure keys to serve on other interfaces")
+    accepted = load_keys(keys, keys_file)
+    app = create_app(accepted, no_auth=no_auth and not accepted, max_body_bytes=max_body_bytes,
+                     request_timeout=request_timeout, max_concurrency=max_concurrency, embeddings=embeddings)
+    try:
+        import uvicorn
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise MissingDependencyError("uvicorn", "server") from exc
+    logger.info("ScaleDown server on http://%s:%d (%s)", host, port,
+                f"{len(accepted)} key(s)" if accepted else "no authentication")
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
