@@ -60,7 +60,10 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     try:
         for suite in suites:
             run_suite(suite, resolve(args.systems, suite), cfg)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+    except (ValueError, FileNotFoundError) as exc:
         print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    if cfg.failures:
+        print(f"bench: failed: {', '.join(cfg.failures)} (logs under {cfg.results_dir / 'logs'})", file=sys.stderr)
         return 1
     return 0

@@ -361,7 +361,7 @@ COMPRESSION_TEXT = """
 
 Rate r = fraction of the context's tokens to keep. `answer_kept`: the answer (KV: the key and its
 value) survives; `meets_rate`: output <= 1.05 r of the input. `auto` is LocalCompressor's own choice of
-rate (its median `actual_rate` in brackets); score.py files it under rate 1.0 (no ceiling).
+rate (its mean `actual_rate` in brackets); score.py files it under rate 1.0 (no ceiling).
 """
 
 CODESEARCH_TEXT = """

@@ -39,6 +39,7 @@ class RunConfig:
     quick: int | None = None
     force: bool = False
     command: str = ""
+    failures: list[str] = field(default_factory=list)
     log: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr, flush=True))
 
 
@@ -258,7 +259,12 @@ def run_suite(suite: str, systems: list[System], cfg: RunConfig) -> dict[str, di
                 continue
         cfg.log(f"[{suite}] {system.name}: running")
         start = time.perf_counter()
-        scores = RUNNERS[suite](system, cfg, suite_dir)
+        try:
+            scores = RUNNERS[suite](system, cfg, suite_dir)
+        except RuntimeError as exc:  # one failing system must not lose the others' results
+            cfg.log(f"[{suite}] {system.name}: FAILED: {exc}")
+            cfg.failures.append(f"{suite}/{system.name}")
+            continue
         record = {"scores": scores, "meta": {
             "fingerprint": fp, "system": system.name, "label": system.label, "ours": system.ours,
             "budget_knob": system.budget_knob, "note": system.note, "quick": cfg.quick,
