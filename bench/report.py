@@ -161,7 +161,8 @@ def _plot_lines(ax: Any, scores: dict[str, dict[str, Any]], xs: list[Any], key_o
             continue
         ours = rec["meta"].get("ours")
         ax.plot(xs, [float("nan") if y is None else y for y in ys], marker="o" if ours else "s",
-                linestyle="-" if ours else "--", linewidth=2.2 if ours else 1.2, label=_label(name, rec).strip("*"))
+                linestyle="-" if ours else "--", linewidth=2.2 if ours else 1.2,
+                label=_label(name, rec).replace("**", "") + (" (ours)" if ours else ""))
 
 
 def write_plots(results: Path, plots: Path) -> list[Path]:
@@ -179,6 +180,7 @@ def write_plots(results: Path, plots: Path) -> list[Path]:
         ax.set(xlabel="budget (o200k tokens)", ylabel="edit_coverage (%)", xscale="log", ylim=(0, 100),
                title="Code selection (SWE-bench Verified files): coverage vs budget")
         ax.set_xticks(list(SELECTION_BUDGETS), [str(b) for b in SELECTION_BUDGETS])
+        ax.minorticks_off()
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="upper left")
         fig.tight_layout()
@@ -192,6 +194,7 @@ def write_plots(results: Path, plots: Path) -> list[Path]:
         ax.set(xlabel="budget (o200k tokens)", ylabel="edit_coverage (%)", ylim=(0, 100),
                title="Repository trees: coverage vs budget")
         ax.set_xticks(list(REPO_BUDGETS), [str(b) for b in REPO_BUDGETS])
+        ax.minorticks_off()
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="upper left")
         fig.tight_layout()
@@ -206,6 +209,7 @@ def write_plots(results: Path, plots: Path) -> list[Path]:
                         "answer_kept")
             ax.set(xlabel="rate (fraction of tokens kept)", title=task, ylim=(0, 102), xscale="log")
             ax.set_xticks(list(COMPRESSION_RATES), [str(r) for r in COMPRESSION_RATES])
+            ax.minorticks_off()
             ax.grid(alpha=0.3)
         axes[0].set_ylabel("answer_kept (%)")
         axes[-1].legend(fontsize=7, loc="lower right")
