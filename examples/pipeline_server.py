@@ -35,7 +35,7 @@ def start_server(port: int) -> subprocess.Popen:
     exe = shutil.which("scaledown", path=str(Path(sys.executable).parent)) or shutil.which("scaledown")
     env = {**os.environ, "SCALEDOWN_SERVER_KEYS": KEY}
     server = subprocess.Popen([exe, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                              stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         try:

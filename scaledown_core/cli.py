@@ -229,8 +229,8 @@ def _cmd_compress(args: argparse.Namespace) -> int:
     _report_warnings([*warnings, *m.extra.get("warnings", [])])
     rate = f", rate {m.rate:.2f}" if m.rate is not None else ""
     _say(
-        f"{m.original_prompt_tokens} -> {m.compressed_prompt_tokens} tokens ({m.model_used}), "
-        f"saved {result.savings_percent:.1f}%{rate}, {m.latency_ms:.0f} ms"
+        f"{m.original_prompt_tokens} -> {m.compressed_prompt_tokens} tokens ({compressor.target_model}), "
+        f"saved {result.savings_percent:.1f}%{rate}, {m.model_used}, {m.latency_ms:.0f} ms"
     )
     return EXIT_OK
 
@@ -289,8 +289,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         raise ScaleDownError(
             f"the server could not be loaded ({exc}); install it with: pip install 'scaledown[server]'"
         ) from exc
-    _say(f"serving on http://{args.host}:{args.port} (Ctrl-C to stop)")
-    serve(host=args.host, port=args.port, keys_file=args.keys_file, no_auth=args.no_auth)
+    options: dict[str, Any] = {"embeddings": args.embeddings, "log_level": args.log_level}
+    if args.request_timeout is not None:
+        options["request_timeout"] = args.request_timeout
+    if args.max_concurrency is not None:
+        options["max_concurrency"] = args.max_concurrency
+    serve(args.host, args.port, keys_file=args.keys_file, no_auth=args.no_auth, **options)
     return EXIT_OK
 
 
@@ -338,6 +342,16 @@ def _positive_int(value: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer; got {value!r}") from None
     if number < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer; got {value!r}")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {value!r}") from None
+    if not number > 0 or not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {value!r}")
     return number
 
 
@@ -412,6 +426,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--keys-file", metavar="FILE", help="file of accepted API keys, one a line")
     serve.add_argument("--no-auth", action="store_true",
                        help="accept requests without a key (refused unless bound to loopback)")
+    serve.add_argument("--embeddings", action="store_true",
+                       help="add embedding similarity with the local model (needs the semantic extra)")
+    serve.add_argument("--request-timeout", type=_positive_float, metavar="SECONDS", help="per-request time limit")
+    serve.add_argument("--max-concurrency", type=_positive_int, metavar="N", help="requests compressed at once")
+    serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
+                       help="server log level (default: info)")
     serve.set_defaults(handler=_cmd_serve)
 
     bench = commands.add_parser(
