@@ -24,7 +24,7 @@ from ..code.model import Block
 from ..exceptions import OptimizerError
 from ..retrieval.bm25 import BM25
 from ..retrieval.packer import Candidate, pack
-from ..retrieval.text import terms as text_terms
+from ..retrieval.text import split_identifier, terms as text_terms
 from ..tokens import get_counter
 from ..types import OptimizationMetrics, OptimizedContext, SourceSpan
 from ._evidence import Evidence, Frame, read_query
@@ -51,10 +51,19 @@ CALLER_DECAY = 0.45      # a caller shows how the unit is used
 EXPANSION_CEILING = 0.98  # an expanded unit stays ranked below the seed that brought it in
 # ---------------------------------------------------------------- packing
 VALUE_SHARPNESS = 2.0    # value = (score / best) ** sharpness: the top units are worth much more
+RANK_DECAY = 1.0         # ... times 1 / (1 + rank) ** decay: the first hits are usually the answer
+UNRANKED_VALUE = 1e-4    # units with no match at all still fill a budget that would go unused
 PARTIAL_VALUE = 0.6      # a unit shown in part is worth this share of the whole
 PARTIAL_SHARE = 0.6      # a partial view takes at most this share of the budget
 MIN_SPLIT_TOKENS = 60    # smaller units are shown whole or not at all
 MARKER_TOKENS = 3        # an elision line costs about this much
+# Lines counted one by one overcount joined text by about 10% (a newline merges with the next line's
+# indentation); the exact measure corrects what is left.
+LINE_JOIN_SCALE = 0.91
+REFILL_TRIES = 24        # exact fits tried after packing to use what budget the estimates left
+MODULE_FACTOR = 0.45     # module-level code is rarely what an issue is about
+CLASS_HEADER_FACTOR = 0.8  # a class docstring matches prose about any of its methods
+W_NAME_PARTS = 0.5       # the words of the unit's name appear in the query (``prepare_content_length``)
 CLASS_SIG_VALUE = 0.0    # a class line is worth nothing alone; methods pull it in
 IMPORT_VALUE = 1e-3      # imports used by the kept code fill what budget is left
 # ---------------------------------------------------------------- caches
@@ -213,6 +222,9 @@ def _rank(index: _Index, ev: Evidence) -> list[float]:
         strength = ev.names.get(u.name.lower())
         if strength:
             evidence[i] += W_NAME * strength
+        parts = [p for p in split_identifier(u.name)[1:] or split_identifier(u.name) if len(p) > 2]
+        if parts:
+            evidence[i] += W_NAME_PARTS * sum(p in ev.weights for p in parts) / len(parts)
         if "." in u.qualname and ".".join(u.qualname.split(".")[-2:]).lower() in ev.dotted:
             evidence[i] += W_QUALNAME
         if u.parent is not None:
@@ -228,11 +240,16 @@ def _rank(index: _Index, ev: Evidence) -> list[float]:
             lines[i] += 1
     messages = [0.0] * len(index.units)
     _message_scores(index, ev, messages)
-    return [
-        scores[i] + evidence[i] + frames[i] + W_CODE_LINE * min(lines[i], CODE_LINE_SATURATION)
-        / CODE_LINE_SATURATION + messages[i]
-        for i in range(len(index.units))
-    ]
+    out = []
+    for i, u in enumerate(index.units):
+        s = (scores[i] + evidence[i] + frames[i] + messages[i]
+             + W_CODE_LINE * min(lines[i], CODE_LINE_SATURATION) / CODE_LINE_SATURATION)
+        if u.kind == "module":
+            s *= MODULE_FACTOR
+        elif u.kind == "class":
+            s *= CLASS_HEADER_FACTOR
+        out.append(s)
+    return out
 
 
 def _semantic(index: _Index, ev: Evidence, order: list[int], scores: list[float], model: str | None,
@@ -304,7 +321,8 @@ class _Plan:
 
 def _cost(fi: _FileIndex, lines: list[int]) -> int:
     gaps = sum(1 for a, b in zip(lines, lines[1:]) if b > a + 1)
-    return sum(fi.line_tokens[n - 1] + 1 for n in lines) + MARKER_TOKENS * (gaps + 1)
+    raw = sum(fi.line_tokens[n - 1] + 1 for n in lines)
+    return int(raw * LINE_JOIN_SCALE) + MARKER_TOKENS * (gaps + 1)
 
 
 def _block_score(index: _Index, unit: CodeUnit, k: int, block: Block, ev: Evidence) -> float:
@@ -363,18 +381,19 @@ def _plan(index: _Index, ev: Evidence, order: list[int], scores: list[float], bu
             plan.candidates.append(Candidate(key, CLASS_SIG_VALUE, _cost(fi, lines), require_class(cls)))
         return (key,)
 
-    for i in order:
-        if scores[i] <= 0:
-            continue
+    for rank, i in enumerate(order):
         unit = index.units[i]
-        value = (scores[i] / best) ** VALUE_SHARPNESS
+        if scores[i] <= 0:
+            value = UNRANKED_VALUE
+        else:
+            value = (scores[i] / best) ** VALUE_SHARPNESS / (1 + rank) ** RANK_DECAY
         fi = index.by_path[unit.path]
         requires = require_class(unit)
         tokens = index.unit_tokens[i]
         if tokens <= soft_cap:
             key = ("w", unit.key)
             plan.lines[key] = (unit.path, unit.line_numbers())
-            plan.candidates.append(Candidate(key, value, tokens + MARKER_TOKENS, requires, group=unit.key))
+            plan.candidates.append(Candidate(key, value, _cost(fi, unit.line_numbers()), requires, group=unit.key))
         if tokens > MIN_SPLIT_TOKENS and (tokens > soft_cap or tokens > budget * PARTIAL_SHARE):
             lines = _partial_lines(index, unit, ev, int(min(soft_cap, budget * PARTIAL_SHARE)))
             if lines is not None:
@@ -382,6 +401,41 @@ def _plan(index: _Index, ev: Evidence, order: list[int], scores: list[float], bu
                 plan.lines[key] = (unit.path, lines)
                 plan.candidates.append(
                     Candidate(key, value * PARTIAL_VALUE, _cost(fi, lines), requires, group=unit.key))
+    return plan
+
+
+def _refill(plan: _Plan, keys: list[tuple[str, str]], budget: int, measure: Any) -> list[tuple[str, str]]:
+    """Add the most valuable candidates that still fit exactly (estimates leave some budget unused)."""
+    chosen = list(keys)
+    used = measure(chosen) if chosen else 0
+    by_key = {c.key: c for c in plan.candidates}
+    groups = {by_key[k].group for k in chosen if by_key[k].group is not None}
+    tries = 0
+    for cand in sorted(plan.candidates, key=lambda c: -c.value):
+        if tries >= REFILL_TRIES or budget - used < MARKER_TOKENS * 2:
+            break
+        if cand.value <= 0 or cand.key in chosen or (cand.group is not None and cand.group in groups):
+            continue
+        extra = [r for r in cand.requires if r not in chosen]
+        if cand.cost + sum(by_key[r].cost for r in extra if r in by_key) > (budget - used) * 1.15:
+            continue
+        tries += 1
+        trial = chosen + extra + [cand.key]
+        n = measure(trial)
+        if n <= budget:
+            chosen, used = trial, n
+            if cand.group is not None:
+                groups.add(cand.group)
+    return chosen
+
+
+def _whole_plan(index: _Index) -> _Plan:
+    """Every file whole, with one key per unit for the metrics."""
+    plan = _Plan()
+    for sf in index.files:
+        plan.lines[("f", str(sf.path))] = (sf.path, list(range(1, len(sf.lines) + 1)))
+        for u in sf.units:
+            plan.lines[("w", u.key)] = (u.path, u.line_numbers())
     return plan
 
 
@@ -564,15 +618,23 @@ class HasteOptimizer:
         index = _get_index(files, self.target_model)
         ev = read_query(query)
         scores = _rank(index, ev)
-        order = sorted((i for i, s in enumerate(scores) if s > 0), key=lambda i: -scores[i])[: self.prefilter]
         mode, model_used = "bm25", None
+        if index.original_tokens <= budget:
+            plan = _whole_plan(index)
+            keys = list(plan.lines)
+            content = render(index.files, _selection(plan, keys), headers=multi)
+            tokens = counter.count(content)
+            if tokens <= budget:  # everything fits: nothing to choose
+                return self._result(content, files, keys, scores, plan.lines, index.original_tokens, tokens,
+                                    mode, model_used, warnings, started, multi, index=index)
+        order = sorted(range(len(scores)), key=lambda i: -scores[i])[: max(self.prefilter, self.top_k)]
         if self.semantic and order:
             model_used = _semantic(index, ev, order, scores, self.sem_model, warnings)
             if model_used:
                 mode = f"bm25+embedding:{model_used}"
                 order.sort(key=lambda i: -scores[i])
-        if not order:
-            warnings.append("no unit matches the query; nothing selected")
+        if not any(scores[i] > 0 for i in order):
+            warnings.append("no unit matches the query; units are shown in source order")
         seeds = order[: self.top_k]
         added = _expand(index, scores, seeds, self.bfs_depth, self.max_add)
         pool = list(dict.fromkeys(order + added))
@@ -583,6 +645,7 @@ class HasteOptimizer:
             return counter.count(render(index.files, _selection(plan, keys), headers=multi))
 
         keys = pack(plan.candidates, budget, measure)
+        keys = _refill(plan, keys, budget, measure)
         keys = _add_imports(index, plan, keys, budget, measure)
         content = render(index.files, _selection(plan, keys), headers=multi)
         tokens = counter.count(content)
@@ -601,7 +664,7 @@ class HasteOptimizer:
         if index is not None:
             for k in keys:
                 kind, ukey = k
-                if kind == "i":
+                if kind in ("i", "f"):
                     continue
                 i = index.pos[ukey]
                 u = index.units[i]
