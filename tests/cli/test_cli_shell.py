@@ -154,3 +154,18 @@ def test_in_process_main_matches_the_console_script(capsys: pytest.CaptureFixtur
     assert info.value.code == 0
     assert "examples:" in capsys.readouterr().out
     assert sys.modules["scaledown_core.cli"] is cli
+
+
+def test_in_process_compress_is_the_library_call(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scaledown_core import LocalCompressor
+
+    text = "Alpha beta gamma. " * 20 + "The deploy key rotates every 90 days. " + "Delta epsilon. " * 20
+    path = tmp_path / "doc.txt"
+    path.write_text(text)
+    assert cli.main(["compress", str(path), "-p", "How often does the deploy key rotate?", "--rate", "0.2"]) == 0
+    out, err = capsys.readouterr()
+    expected = LocalCompressor(rate=0.2).compress(text, "How often does the deploy key rotate?").content
+    assert out.rstrip("\n") == expected.rstrip("\n") and "90 days" in out
+    assert err.startswith("scaledown: ") and err.count("\n") == 1
