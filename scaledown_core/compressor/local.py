@@ -402,12 +402,13 @@ class LocalCompressor:
         return round(min(AUTO_MAX_RATE, max(AUTO_MIN_RATE, share)), 3)
 
     def _select(self, seg: Segmentation, scores: list[float], costs: list[int], budget: int) -> list[int]:
-        marker_cost = self.counter.count(f"\n{self.elision_marker}\n") if self.elision_marker else 1
+        # a separator per unit; markers are paid for by the exact measure in pack() and _fill()
+        sep_cost = 1
         candidates = []
         for i, u in enumerate(seg.units):
             header = seg.blocks[u.block].header
             requires = (header,) if header is not None and header != i else ()
-            cost = costs[i] + marker_cost  # a kept unit may bring a separator or a marker
+            cost = costs[i] + sep_cost
             value = max(scores[i], 1e-6) * cost ** SIZE_NEUTRALITY
             candidates.append(Candidate(key=i, value=value, cost=cost, requires=requires))
 
