@@ -1,0 +1,96 @@
+"""What the ScaleDown node postprocessors share: reading the query, budget shares, and node copies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
+
+__all__ = [
+    "ORIGINAL_TOKENS",
+    "COMPRESSED_TOKENS",
+    "WARNINGS",
+    "query_of",
+    "text_of",
+    "budget_shares",
+    "copy_with_text",
+    "figures_of",
+]
+
+ORIGINAL_TOKENS = "original_tokens"
+"""Metadata key: tokens of the node's text before ScaleDown (target-model tokens)."""
+COMPRESSED_TOKENS = "compressed_tokens"
+"""Metadata key: tokens of the node's text after ScaleDown (target-model tokens)."""
+WARNINGS = "scaledown_warnings"
+"""Metadata key, present only when the engine reported a degradation (model fallback, budget too small)."""
+_OUR_KEYS = (ORIGINAL_TOKENS, COMPRESSED_TOKENS, WARNINGS)
+
+
+def query_of(query_bundle: QueryBundle | None, owner: str) -> str:
+    """The query text of ``query_bundle``; a clear ``ValueError`` when there is none."""
+    if query_bundle is None or not query_bundle.query_str or not query_bundle.query_str.strip():
+        raise ValueError(
+            f"{owner} needs the query: use it in a query engine, or call "
+            "postprocess_nodes(nodes, query_str='...')"
+        )
+    return query_bundle.query_str
+
+
+def text_of(nws: NodeWithScore) -> str:
+    """The node's own text, without metadata (what ScaleDown reduces)."""
+    return nws.node.get_content(metadata_mode=MetadataMode.NONE) or ""
+
+
+def budget_shares(sizes: Sequence[int], budget: int | None) -> list[int | None]:
+    """Each node's ceiling so that together they never exceed ``budget`` tokens.
+
+    No budget: no ceilings (each engine's own default). Everything fits: each node's ceiling is its
+    own size, so nothing grows. Otherwise the budget is shared in proportion to size (largest
+    remainders get the tokens that rounding down leaves), so the sum is at most ``budget``.
+    """
+    if budget is None:
+        return [None] * len(sizes)
+    total = sum(sizes)
+    if total <= budget:
+        return list(sizes)
+    exact = [budget * size / total for size in sizes]
+    shares = [int(x) for x in exact]
+    by_remainder = sorted(range(len(sizes)), key=lambda i: exact[i] - shares[i], reverse=True)
+    for i in by_remainder[: budget - sum(shares)]:
+        shares[i] += 1
+    return list(shares)
+
+
+def figures_of(result: Any) -> tuple[int, int, list[str]]:
+    """Original tokens, output tokens and warnings of a ``CompressedPrompt`` or ``OptimizedContext``."""
+    metrics = result.metrics
+    if hasattr(metrics, "original_prompt_tokens"):
+        warnings = list(metrics.extra.get("warnings") or [])
+        return metrics.original_prompt_tokens, metrics.compressed_prompt_tokens, warnings
+    return metrics.original_tokens, metrics.optimized_tokens, list(metrics.warnings)
+
+
+def copy_with_text(
+    nws: NodeWithScore, text: str, original: int, compressed: int, warnings: Sequence[str] = ()
+) -> NodeWithScore:
+    """A deep copy of ``nws`` holding ``text``, with the figures in metadata.
+
+    Id, relationships, other metadata, exclusions and score are kept. The figures are excluded from
+    what the LLM and the embedding model see, so they never cost prompt tokens.
+    """
+    node = nws.node.model_copy(deep=True)
+    node.set_content(text)
+    node.metadata[ORIGINAL_TOKENS] = original
+    node.metadata[COMPRESSED_TOKENS] = compressed
+    if warnings:
+        node.metadata[WARNINGS] = list(warnings)
+    else:
+        node.metadata.pop(WARNINGS, None)
+    node.excluded_llm_metadata_keys = _with_ours(node.excluded_llm_metadata_keys)
+    node.excluded_embed_metadata_keys = _with_ours(node.excluded_embed_metadata_keys)
+    return NodeWithScore(node=node, score=nws.score)
+
+
+def _with_ours(keys: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys([*keys, *_OUR_KEYS]))
