@@ -70,7 +70,10 @@ def system_fingerprint(system: System, suite: str, cfg: RunConfig) -> str:
 
 
 def _worker_env(system: System, scorer: Any, home: str) -> dict[str, str]:
-    env = dict(os.environ)
+    # No user settings leak in: the local model, not an OpenAI key, serves semantic=True, and every
+    # worker gets an empty ScaleDown cache folder, so each process starts cold.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCALEDOWN_") and k != "OPENAI_API_KEY"}
+    env["SCALEDOWN_CACHE_DIR"] = str(Path(home) / "scaledown-cache")
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
                PYTHONPATH=str(REPO_ROOT), PYTHONHASHSEED="0")
     cache = scorer._offline_tiktoken_cache()
