@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Generic, Hashable, Iterable, Sequence, TypeVar
 
-__all__ = ["Candidate", "pack"]
+__all__ = ["Candidate", "pack", "share_budget"]
 
 K = TypeVar("K", bound=Hashable)
 
@@ -102,3 +102,23 @@ def pack(
         victim = min(droppable, key=lambda k: (by_key[k].value, -by_key[k].cost))
         chosen.remove(victim)
     return chosen
+
+
+def share_budget(sizes: Sequence[int], budget: int | None) -> list[int | None]:
+    """Each item's ceiling so that items compressed separately together never exceed ``budget``.
+
+    No budget: no ceilings. Everything fits: each item's ceiling is its own size, so nothing grows.
+    Otherwise the budget is shared in proportion to size, and the tokens that rounding down leaves go
+    to the largest remainders, so the ceilings sum to exactly ``budget`` (an item may get 0).
+    """
+    if budget is None:
+        return [None] * len(sizes)
+    total = sum(sizes)
+    if total <= budget:
+        return list(sizes)
+    exact = [budget * size / total for size in sizes]
+    shares = [int(x) for x in exact]
+    by_remainder = sorted(range(len(sizes)), key=lambda i: exact[i] - shares[i], reverse=True)
+    for i in by_remainder[: budget - sum(shares)]:
+        shares[i] += 1
+    return list(shares)
