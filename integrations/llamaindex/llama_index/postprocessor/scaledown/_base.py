@@ -10,7 +10,7 @@ from llama_index.core.bridge.pydantic import ConfigDict, Field
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from ._nodes import budget_shares, copy_with_text, figures_of, query_of, text_of
+from ._nodes import copy_with_text, figures_of, query_of, text_of
 
 __all__ = ["BaseScaleDownPostprocessor", "Job", "Plan", "check_engine"]
 
@@ -84,10 +84,11 @@ class BaseScaleDownPostprocessor(BaseNodePostprocessor):
         sizes: list[int] = [0] * len(nodes)
         ceilings: list[Optional[int]] = [None] * len(nodes)
         if self.max_tokens is not None:
+            from scaledown_core.retrieval import share_budget
             from scaledown_core.tokens import get_counter
 
             sizes = get_counter(self._engine.target_model).count_many(texts)
-            ceilings = budget_shares(sizes, self.max_tokens)
+            ceilings = share_budget(sizes, self.max_tokens)
         jobs = [
             Job(i, text, ceiling)
             for i, (text, ceiling) in enumerate(zip(texts, ceilings))

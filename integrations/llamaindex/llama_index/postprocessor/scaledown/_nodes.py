@@ -1,4 +1,4 @@
-"""What the ScaleDown node postprocessors share: reading the query, budget shares, and node copies."""
+"""What the ScaleDown node postprocessors share: reading the query and the text, and node copies."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ __all__ = [
     "WARNINGS",
     "query_of",
     "text_of",
-    "budget_shares",
     "copy_with_text",
     "figures_of",
 ]
@@ -40,26 +39,6 @@ def query_of(query_bundle: QueryBundle | None, owner: str) -> str:
 def text_of(nws: NodeWithScore) -> str:
     """The node's own text, without metadata (what ScaleDown reduces)."""
     return nws.node.get_content(metadata_mode=MetadataMode.NONE) or ""
-
-
-def budget_shares(sizes: Sequence[int], budget: int | None) -> list[int | None]:
-    """Each node's ceiling so that together they never exceed ``budget`` tokens.
-
-    No budget: no ceilings (each engine's own default). Everything fits: each node's ceiling is its
-    own size, so nothing grows. Otherwise the budget is shared in proportion to size (largest
-    remainders get the tokens that rounding down leaves), so the sum is at most ``budget``.
-    """
-    if budget is None:
-        return [None] * len(sizes)
-    total = sum(sizes)
-    if total <= budget:
-        return list(sizes)
-    exact = [budget * size / total for size in sizes]
-    shares = [int(x) for x in exact]
-    by_remainder = sorted(range(len(sizes)), key=lambda i: exact[i] - shares[i], reverse=True)
-    for i in by_remainder[: budget - sum(shares)]:
-        shares[i] += 1
-    return list(shares)
 
 
 def figures_of(result: Any) -> tuple[int, int, list[str]]:
