@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.callbacks import Callbacks
@@ -13,21 +15,27 @@ from pydantic import ConfigDict, Field, model_validator
 
 __all__ = ["ScaleDownDocumentCompressor"]
 
+logger = logging.getLogger(__name__)
+
 PYTHON_SUFFIXES = (".py", ".pyi")
-"""Sources with these suffixes are Python code: reduced by units (HasteOptimizer), not by sentences."""
+"""A ``source`` with one of these suffixes is Python code."""
+CODE_UNIT_KINDS = frozenset({"function", "class", "method"})
+"""Text that parses as Python without errors and defines one of these is code, not prose."""
 
 
 class ScaleDownDocumentCompressor(BaseDocumentCompressor):
     """Compress each document against the query with ScaleDown; one output document per input.
 
-    Prose goes through ``compressor`` (``LocalCompressor`` by default, offline; or
-    ``ScaleDownCompressor`` for the hosted service). Python code (``metadata["language"] ==
-    "python"``, a ``.py`` source, or text the core detects as code) goes through ``code_optimizer``
-    (``HasteOptimizer``), which keeps whole functions and classes rather than sentences.
+    Prose goes through ``compressor``: ``LocalCompressor`` by default (offline, extractive), or
+    ``ScaleDownCompressor`` for the hosted service. Python code (``metadata["language"] ==
+    "python"``, a ``source`` ending in ``.py``, or text that parses as Python and defines functions
+    or classes) goes through ``code_optimizer`` (``HasteOptimizer``), which keeps whole functions
+    and classes rather than sentences.
 
     The output documents are copies: ``id`` and metadata are kept, and ``original_tokens`` and
-    ``compressed_tokens`` (target-model tokens) are added to metadata. With ``max_tokens``, the
-    documents of one call together never exceed that many tokens.
+    ``compressed_tokens`` (target-model tokens) are added. With ``max_tokens``, the documents of one
+    call together never exceed that many tokens: the budget is shared in proportion to each
+    document's size (a document left with no room comes back empty, with a logged warning).
 
     Example:
         .. code-block:: python
@@ -71,21 +79,19 @@ class ScaleDownDocumentCompressor(BaseDocumentCompressor):
         query: str,
         callbacks: Callbacks | None = None,
     ) -> Sequence[Document]:
-        """Compress ``documents`` against ``query``; the result has one document per input, in order."""
+        """Compress ``documents`` against ``query``; one document per input, in input order."""
         if not documents:
             return []
-        budgets = self._budgets(documents)
-        results: list[Any] = [None] * len(documents)
-        code, prose = self._split(documents)
-        for i in code:
+        plan = self._plan(documents)
+        results: dict[int, Any] = {}
+        for i in plan.code:
             results[i] = self.code_optimizer.optimize(
-                context=documents[i].page_content, query=query, max_tokens=budgets[i]
+                context=documents[i].page_content, query=query, max_tokens=plan.ceilings[i]
             )
-        for indices, budget in _batches(prose, budgets):
+        for indices, ceiling in plan.prose_batches():
             texts = [documents[i].page_content for i in indices]
-            for i, result in zip(indices, self.compressor.compress(texts, query, max_tokens=budget)):
-                results[i] = result
-        return [_compressed_copy(doc, result) for doc, result in zip(documents, results)]
+            results.update(zip(indices, self.compressor.compress(texts, query, max_tokens=ceiling)))
+        return plan.assemble(documents, results)
 
     async def acompress_documents(
         self,
@@ -93,85 +99,103 @@ class ScaleDownDocumentCompressor(BaseDocumentCompressor):
         query: str,
         callbacks: Callbacks | None = None,
     ) -> Sequence[Document]:
-        """Async ``compress_documents``: prose batches go through the compressor's async path."""
+        """``compress_documents`` through the engines' async paths, all documents at once."""
         if not documents:
             return []
-        budgets = self._budgets(documents)
-        code, prose = self._split(documents)
-        batches = _batches(prose, budgets)
+        plan = self._plan(documents)
+        batches = plan.prose_batches()
         outcomes = await asyncio.gather(
             *(
                 self.code_optimizer.aoptimize(
-                    context=documents[i].page_content, query=query, max_tokens=budgets[i]
+                    context=documents[i].page_content, query=query, max_tokens=plan.ceilings[i]
                 )
-                for i in code
+                for i in plan.code
             ),
             *(
                 self.compressor.acompress(
-                    [documents[i].page_content for i in indices], query, max_tokens=budget
+                    [documents[i].page_content for i in indices], query, max_tokens=ceiling
                 )
-                for indices, budget in batches
+                for indices, ceiling in batches
             ),
         )
-        results: list[Any] = [None] * len(documents)
-        for i, result in zip(code, outcomes[: len(code)]):
-            results[i] = result
-        for (indices, _), batch in zip(batches, outcomes[len(code) :]):
-            for i, result in zip(indices, batch):
-                results[i] = result
-        return [_compressed_copy(doc, result) for doc, result in zip(documents, results)]
+        results: dict[int, Any] = dict(zip(plan.code, outcomes[: len(plan.code)]))
+        for (indices, _), batch in zip(batches, outcomes[len(plan.code) :]):
+            results.update(zip(indices, batch))
+        return plan.assemble(documents, results)
 
-    def _split(self, documents: Sequence[Document]) -> tuple[list[int], list[int]]:
-        """Indices of code documents and of prose documents."""
-        code = [i for i, doc in enumerate(documents) if _is_code(doc)]
-        code_set = set(code)
-        return code, [i for i in range(len(documents)) if i not in code_set]
-
-    def _budgets(self, documents: Sequence[Document]) -> list[int | None]:
-        """Each document's share of ``max_tokens`` (None where no limit applies)."""
-        if self.max_tokens is None:
-            return [None] * len(documents)
+    def _plan(self, documents: Sequence[Document]) -> _Plan:
+        from scaledown_core.retrieval import share_budget
         from scaledown_core.tokens import get_counter
 
-        sizes = get_counter(self.compressor.target_model).count_many([d.page_content for d in documents])
-        return share_budget(sizes, self.max_tokens)
+        texts = [doc.page_content for doc in documents]
+        sizes = get_counter(self.compressor.target_model).count_many(texts)
+        ceilings = share_budget(sizes, self.max_tokens)
+        work = [i for i, text in enumerate(texts) if text.strip() and ceilings[i] != 0]
+        code = [i for i in work if _is_code(documents[i])]
+        prose = [i for i in work if i not in set(code)]
+        return _Plan(sizes, ceilings, code, prose)
 
 
-def share_budget(sizes: list[int], budget: int) -> list[int | None]:
-    """TODO: move to the core."""
-    total = sum(sizes)
-    if total <= budget:
-        return [None] * len(sizes)
-    return [budget * size // total for size in sizes]
+@dataclass(frozen=True)
+class _Plan:
+    """Which engine reduces which document, and each document's ceiling."""
 
+    sizes: list[int]
+    ceilings: list[int | None]
+    code: list[int]
+    prose: list[int]
 
-def _batches(indices: list[int], budgets: list[int | None]) -> list[tuple[list[int], int | None]]:
-    """``indices`` grouped by budget, so documents with the same limit go in one batched call."""
-    groups: dict[int | None, list[int]] = {}
-    for i in indices:
-        groups.setdefault(budgets[i], []).append(i)
-    return list(groups.items())
+    def prose_batches(self) -> list[tuple[list[int], int | None]]:
+        """Prose documents grouped by ceiling: each group is one batched compressor call."""
+        groups: dict[int | None, list[int]] = {}
+        for i in self.prose:
+            groups.setdefault(self.ceilings[i], []).append(i)
+        return [(indices, ceiling) for ceiling, indices in groups.items()]
+
+    def assemble(self, documents: Sequence[Document], results: dict[int, Any]) -> list[Document]:
+        """One copy per input: the engine's text where it ran, else the text as it was or emptied."""
+        out = []
+        for i, doc in enumerate(documents):
+            if i in results:
+                out.append(_compressed_copy(doc, results[i]))
+            elif doc.page_content.strip():
+                logger.warning("max_tokens=%s left no room for document %s: its text was emptied",
+                               sum(c or 0 for c in self.ceilings), doc.id or i)
+                out.append(_copy(doc, "", self.sizes[i], 0))
+            else:
+                out.append(_copy(doc, doc.page_content, self.sizes[i], self.sizes[i]))
+        return out
 
 
 def _is_code(doc: Document) -> bool:
-    language = str(doc.metadata.get("language", "")).lower()
+    """Python code by metadata (``language``, ``source``) or, without either, by parsing it."""
+    language = doc.metadata.get("language")
     if language:
-        return language == "python"
-    return str(doc.metadata.get("source", "")).endswith(PYTHON_SUFFIXES)
+        return str(getattr(language, "value", language)).lower() == "python"
+    source = doc.metadata.get("source")
+    if isinstance(source, str) and source.endswith(PYTHON_SUFFIXES):
+        return True
+    from scaledown_core.code import parse_source
+
+    parsed = parse_source(doc.page_content)
+    return not parsed.has_syntax_errors and any(u.kind in CODE_UNIT_KINDS for u in parsed.units)
 
 
 def _compressed_copy(doc: Document, result: Any) -> Document:
-    """A copy of ``doc`` holding the compressed text, with the compression figures in metadata."""
-    original, compressed = _figures(result)
-    return Document(
-        id=doc.id,
-        page_content=result.content,
-        metadata={**copy.deepcopy(doc.metadata), "original_tokens": original, "compressed_tokens": compressed},
-    )
-
-
-def _figures(result: Any) -> tuple[int, int]:
     metrics = result.metrics
-    if hasattr(metrics, "original_prompt_tokens"):
-        return metrics.original_prompt_tokens, metrics.compressed_prompt_tokens
-    return metrics.original_tokens, metrics.optimized_tokens
+    if hasattr(metrics, "original_prompt_tokens"):  # CompressedPrompt
+        original, compressed = metrics.original_prompt_tokens, metrics.compressed_prompt_tokens
+        warnings = metrics.extra.get("warnings") or []
+    else:  # OptimizedContext
+        original, compressed, warnings = metrics.original_tokens, metrics.optimized_tokens, metrics.warnings
+    for warning in warnings:
+        logger.warning("document %s: %s", doc.id, warning)
+    return _copy(doc, result.content, original, compressed)
+
+
+def _copy(doc: Document, text: str, original: int, compressed: int) -> Document:
+    """A copy of ``doc`` (id and deep-copied metadata) holding ``text`` and the compression figures."""
+    metadata = copy.deepcopy(doc.metadata)
+    metadata["original_tokens"] = original
+    metadata["compressed_tokens"] = compressed
+    return Document(id=doc.id, page_content=text, metadata=metadata)

@@ -83,7 +83,7 @@ class ScaleDownCodeRetriever(BaseRetriever):
         k: int | None = None,
     ) -> list[Document]:
         result = self.optimizer.optimize(query=query, file_path=self.paths, max_tokens=self.max_tokens)
-        return _to_documents(result, self._limit(k))
+        return _to_documents(result, self._limit(k), self.paths)
 
     async def _aget_relevant_documents(
         self,
@@ -95,7 +95,7 @@ class ScaleDownCodeRetriever(BaseRetriever):
         result = await self.optimizer.aoptimize(
             query=query, file_path=self.paths, max_tokens=self.max_tokens
         )
-        return _to_documents(result, self._limit(k))
+        return _to_documents(result, self._limit(k), self.paths)
 
     def _limit(self, k: int | None) -> int:
         if k is None:
@@ -105,11 +105,23 @@ class ScaleDownCodeRetriever(BaseRetriever):
         return k
 
 
-def _to_documents(result: Any, k: int) -> list[Document]:
+def _to_documents(result: Any, k: int, paths: list[str]) -> list[Document]:
     """One Document per ranked unit of an ``OptimizedContext``, best first, at most ``k``."""
     units = result.metrics.extra["ranked_units"][:k]
-    texts = result.metrics.extra["unit_texts"]  # TODO: confirm the core's name for unit text
-    return [_unit_document(span, text) for span, text in zip(units, texts)]
+    return [_unit_document(span, text) for span, text in zip(units, _unit_texts(result, units, paths))]
+
+
+def _unit_texts(result: Any, units: list[Any], paths: list[str]) -> list[str]:
+    """The code of each ranked unit.
+
+    Interim: the optimizers do not report the text of each selected unit yet, so the lines of each
+    span are read back through the core's code model (content-hash cached); a unit shown in part
+    gets its whole line range. To be replaced by the text the optimizer reports.
+    """
+    from scaledown_core.code import load_sources
+
+    files = {sf.path: sf for sf in load_sources(paths)} if units else {}
+    return [files[s.path].text_of(list(range(s.start_line, s.end_line + 1))) for s in units]
 
 
 def _unit_document(span: Any, text: str) -> Document:
