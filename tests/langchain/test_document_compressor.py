@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from langchain_classic.retrievers import ContextualCompressionRetriever
 from langchain_classic.retrievers.document_compressors import DocumentCompressorPipeline
 from langchain_community.retrievers import BM25Retriever
@@ -102,6 +105,21 @@ def test_shared_budget_holds_for_the_whole_call() -> None:
     assert sum(counter.count(d.page_content) for d in out) <= 90
     assert sum(d.metadata["compressed_tokens"] for d in out) <= 90
     assert NEEDLE in out[1].page_content
+
+
+SENTENCES = [s.strip() + "." for text in PASSAGES.values() for s in text.split(". ") if s.strip(". ")]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from(SENTENCES), min_size=0, max_size=6), min_size=1, max_size=5),
+    st.integers(1, 200),
+)
+def test_the_shared_budget_is_a_promise(texts: list[list[str]], budget: int) -> None:
+    docs = [Document(id=str(i), page_content=" ".join(t)) for i, t in enumerate(texts)]
+    out = ScaleDownDocumentCompressor(max_tokens=budget).compress_documents(docs, QUERY)
+    assert [d.id for d in out] == [d.id for d in docs]
+    assert sum(get_counter("gpt-4o").count(d.page_content) for d in out) <= budget
 
 
 async def test_async_matches_sync() -> None:
@@ -204,6 +222,31 @@ async def test_empty_input_does_no_work_async() -> None:
 def test_bad_configuration_is_refused(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         ScaleDownDocumentCompressor(**kwargs)
+
+
+def test_a_document_without_room_is_emptied_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    docs = [
+        Document(id="long", page_content=PASSAGES["telescope"]),
+        Document(id="tiny", page_content="Mirror."),
+        Document(id="blank", page_content="  ", metadata={"k": 1}),
+    ]
+    sizes = [get_counter("gpt-4o").count(d.page_content) for d in docs]
+    assert share_budget(sizes, 10) == [10, 0, 0]  # the tiny document gets no share
+    with caplog.at_level(logging.WARNING, logger="langchain_scaledown"):
+        out = ScaleDownDocumentCompressor(max_tokens=10).compress_documents(docs, QUERY)
+    assert [d.id for d in out] == ["long", "tiny", "blank"]
+    assert out[1].page_content == ""
+    assert out[1].metadata == {"original_tokens": 2, "compressed_tokens": 0}
+    assert out[2].page_content == ""  # whitespace, but the budget holds no room for it either
+    assert out[2].metadata == {"k": 1, "original_tokens": 1, "compressed_tokens": 0}
+    assert "left no room for document tiny" in caplog.text
+    assert "blank" not in caplog.text
+    assert sum(get_counter("gpt-4o").count(d.page_content) for d in out) <= 10
+
+
+def test_an_object_that_is_not_a_compressor_is_refused() -> None:
+    with pytest.raises(TypeError, match="compressor must be a ScaleDown engine"):
+        ScaleDownDocumentCompressor(compressor=object())
 
 
 @pytest.mark.slow

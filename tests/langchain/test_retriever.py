@@ -118,6 +118,11 @@ def test_bad_configuration_is_refused(kwargs: dict[str, Any]) -> None:
         ScaleDownCodeRetriever(**kwargs)
 
 
+def test_an_object_that_is_not_an_optimizer_is_refused() -> None:
+    with pytest.raises(TypeError, match="lacks optimize, aoptimize"):
+        ScaleDownCodeRetriever(paths=["x.py"], optimizer=object())
+
+
 def test_retriever_tool_returns_the_selected_code(shop_dir: Path) -> None:
     retriever = ScaleDownCodeRetriever(paths=[str(shop_dir)], k=2)
     tool = create_retriever_tool(retriever, "search_code", "Find the code relevant to a question.")

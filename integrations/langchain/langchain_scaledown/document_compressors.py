@@ -64,8 +64,10 @@ class ScaleDownDocumentCompressor(BaseDocumentCompressor):
 
         if self.compressor is None:
             self.compressor = scaledown_core.LocalCompressor()
+        _require(self.compressor, "compressor", ("compress", "acompress", "target_model"))
         if self.code_optimizer is None:
             self.code_optimizer = scaledown_core.HasteOptimizer(target_model=self.compressor.target_model)
+        _require(self.code_optimizer, "code_optimizer", ("optimize", "aoptimize", "target_model"))
         if self.code_optimizer.target_model != self.compressor.target_model:
             raise ValueError(
                 "compressor and code_optimizer must count tokens for the same target model; got "
@@ -131,8 +133,9 @@ class ScaleDownDocumentCompressor(BaseDocumentCompressor):
         sizes = get_counter(self.compressor.target_model).count_many(texts)
         ceilings = share_budget(sizes, self.max_tokens)
         work = [i for i, text in enumerate(texts) if text.strip() and ceilings[i] != 0]
-        code = [i for i in work if _is_code(documents[i])]
-        prose = [i for i in work if i not in set(code)]
+        is_code = {i: _is_code(documents[i]) for i in work}
+        code = [i for i in work if is_code[i]]
+        prose = [i for i in work if not is_code[i]]
         return _Plan(sizes, ceilings, code, prose)
 
 
@@ -156,15 +159,24 @@ class _Plan:
         """One copy per input: the engine's text where it ran, else the text as it was or emptied."""
         out = []
         for i, doc in enumerate(documents):
+            size, ceiling = self.sizes[i], self.ceilings[i]
             if i in results:
                 out.append(_compressed_copy(doc, results[i]))
-            elif doc.page_content.strip():
-                logger.warning("max_tokens=%s left no room for document %s: its text was emptied",
-                               sum(c or 0 for c in self.ceilings), doc.id or i)
-                out.append(_copy(doc, "", self.sizes[i], 0))
+            elif not doc.page_content.strip():  # blank: nothing to compress, kept if it fits
+                fits = ceiling is None or size <= ceiling
+                out.append(_copy(doc, doc.page_content if fits else "", size, size if fits else 0))
             else:
-                out.append(_copy(doc, doc.page_content, self.sizes[i], self.sizes[i]))
+                logger.warning("the shared max_tokens left no room for document %s: its text was emptied",
+                               doc.id if doc.id is not None else f"#{i}")
+                out.append(_copy(doc, "", size, 0))
         return out
+
+
+def _require(engine: Any, field: str, members: tuple[str, ...]) -> None:
+    """A clear ``TypeError`` when ``engine`` lacks what this compressor calls."""
+    missing = [m for m in members if not hasattr(engine, m)]
+    if missing:
+        raise TypeError(f"{field} must be a ScaleDown engine; {type(engine).__name__} lacks {', '.join(missing)}")
 
 
 def _is_code(doc: Document) -> bool:

@@ -68,6 +68,12 @@ class ScaleDownCodeRetriever(BaseRetriever):
         if self.optimizer is not None:
             if self.optimizer_kwargs:
                 raise ValueError("pass either optimizer or optimizer_kwargs, not both")
+            missing = [m for m in ("optimize", "aoptimize") if not hasattr(self.optimizer, m)]
+            if missing:
+                raise TypeError(
+                    f"optimizer must be a ScaleDown optimizer; {type(self.optimizer).__name__} lacks "
+                    + ", ".join(missing)
+                )
             return self
         import scaledown_core
 
