@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any, Literal
 
@@ -88,8 +89,9 @@ class ScaleDownCodeRetriever(BaseRetriever):
         run_manager: CallbackManagerForRetrieverRun,
         k: int | None = None,
     ) -> list[Document]:
+        limit = self._limit(k)
         result = self.optimizer.optimize(query=query, file_path=self.paths, max_tokens=self.max_tokens)
-        return _to_documents(result, self._limit(k), self.paths)
+        return _to_documents(result, limit, self.paths)
 
     async def _aget_relevant_documents(
         self,
@@ -98,10 +100,12 @@ class ScaleDownCodeRetriever(BaseRetriever):
         run_manager: AsyncCallbackManagerForRetrieverRun,
         k: int | None = None,
     ) -> list[Document]:
+        limit = self._limit(k)
         result = await self.optimizer.aoptimize(
             query=query, file_path=self.paths, max_tokens=self.max_tokens
         )
-        return _to_documents(result, self._limit(k), self.paths)
+        # reading the units' lines back is file I/O: off the event loop (see _unit_texts)
+        return await asyncio.to_thread(_to_documents, result, limit, self.paths)
 
     def _limit(self, k: int | None) -> int:
         if k is None:
@@ -114,10 +118,10 @@ class ScaleDownCodeRetriever(BaseRetriever):
 def _to_documents(result: Any, k: int, paths: list[str]) -> list[Document]:
     """One Document per ranked unit of an ``OptimizedContext``, best first, at most ``k``."""
     units = result.metrics.extra["ranked_units"][:k]
-    return [_unit_document(span, text) for span, text in zip(units, _unit_texts(result, units, paths))]
+    return [_unit_document(span, text) for span, text in zip(units, _unit_texts(units, paths))]
 
 
-def _unit_texts(result: Any, units: list[Any], paths: list[str]) -> list[str]:
+def _unit_texts(units: list[Any], paths: list[str]) -> list[str]:
     """The code of each ranked unit.
 
     Interim: the optimizers do not report the text of each selected unit yet, so the lines of each
