@@ -144,3 +144,29 @@ def test_tool_errors_are_not_compressed(scripted_model: Any) -> None:
 def test_bad_configuration_is_refused(kwargs: dict[str, Any], error: type[Exception]) -> None:
     with pytest.raises(error):
         ScaleDownToolOutputMiddleware(**kwargs)
+
+
+def test_agent_with_the_code_retriever_tool(scripted_model: Any, shop_dir: Any) -> None:
+    from langchain_core.tools import create_retriever_tool
+
+    from langchain_scaledown import ScaleDownCodeRetriever
+
+    retriever = ScaleDownCodeRetriever(paths=[str(shop_dir)], k=6)
+    search_code = create_retriever_tool(retriever, "search_code", "Find the code relevant to a question.")
+    question = "How long does GatewayClient.charge wait between retries?"
+    model = scripted_model(
+        [_call("search_code", "call_1", query="charge retry backoff delay"), AIMessage("Exponential backoff.")]
+    )
+    agent = create_agent(
+        model, tools=[search_code], middleware=[ScaleDownToolOutputMiddleware(threshold_tokens=100)]
+    )
+
+    state = agent.invoke({"messages": [HumanMessage(question)]})
+
+    [message] = _tool_messages(state)
+    raw = "\n\n".join(d.page_content for d in retriever.invoke("charge retry backoff delay"))
+    assert get_counter("gpt-4o").count(raw) > 100
+    expected = LocalCompressor().compress(raw, f"{question}\ncharge retry backoff delay")
+    assert message.content == expected.content
+    assert message.response_metadata["scaledown"]["compressed_tokens"] < get_counter("gpt-4o").count(raw)
+    assert message.response_metadata["scaledown"]["original_tokens"] == get_counter("gpt-4o").count(raw)
