@@ -416,7 +416,9 @@ class LocalCompressor:
             return self.counter.count(seg.render(keys, self.elision_marker))
 
         chosen = pack(candidates, budget, measure)
-        return self._fill(seg, candidates, chosen, budget, measure)
+        # leftover budget goes to body units; a title alone says little
+        fillers = [c for c in candidates if seg.units[c.key].kind != "header"]
+        return self._fill(seg, fillers, chosen, budget, measure)
 
     @staticmethod
     def _fill(seg: Segmentation, candidates: list[Candidate[int]], chosen: list[int], budget: int,

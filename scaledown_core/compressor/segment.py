@@ -123,6 +123,7 @@ class Segmentation:
         pieces: list[str] = []
         prev_block: int | None = None
         prev_complete_end = True  # the previous kept block ended with its own last unit
+        prev_end = 0
         for block in self.blocks:
             present = [i for i in block.units if i in kept]
             if not present:
@@ -132,13 +133,14 @@ class Segmentation:
                 skipped = prev_block != block.index - 1 or not prev_complete_end or (
                     present[0] != block.units[0] and block.header != present[0]
                 )
-                gap = self.text[self.blocks[prev_block].end : block.start]
+                gap = self.text[prev_end : self.units[present[0]].start]
                 if skipped and marker:
                     pieces.append(f"\n{marker}\n")
                 else:
-                    pieces.append(gap if gap.strip() == "" and gap else "\n\n")
+                    pieces.append(gap if gap and gap.strip() == "" else "\n\n")
             pieces.append(body)
             prev_block = block.index
+            prev_end = self.units[present[-1]].end
             prev_complete_end = present[-1] == block.units[-1]
         return "".join(pieces)
 
