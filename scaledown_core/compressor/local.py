@@ -45,7 +45,7 @@ HOP_BODY_SHARE = 0.5  # bridge terms in a document's body count half as much as 
 HOP_SEEDS = 2  # how many best units seed the second hop
 HOP_TERMS = 12  # the rarest new terms of the seeds form the second-hop query
 EXACT_WEIGHT = 1.5  # a unit holding an identifier, number or quote from the prompt verbatim
-PRESERVE_WEIGHT = 2.0  # a unit holding one of ``preserve_words``
+PRESERVE_WEIGHT = 10.0  # a unit holding one of ``preserve_words`` is kept before anything else
 KEYWORD_WEIGHT = 0.3  # preserve_keywords=True: a unit holding any prompt keyword
 EMBEDDING_WEIGHT = 1.0  # cosine similarity (min-max normalised) when embeddings are on
 FIRST_UNIT_PRIOR = 0.08  # the first sentence of a document usually says what it is about
@@ -402,8 +402,8 @@ class LocalCompressor:
         return round(min(AUTO_MAX_RATE, max(AUTO_MIN_RATE, share)), 3)
 
     def _select(self, seg: Segmentation, scores: list[float], costs: list[int], budget: int) -> list[int]:
-        # a separator per unit; markers are paid for by the exact measure in pack() and _fill()
-        sep_cost = 1
+        # estimates are bare unit tokens; separators and markers are paid for by the exact measure
+        sep_cost = 0
         candidates = []
         for i, u in enumerate(seg.units):
             header = seg.blocks[u.block].header
