@@ -263,3 +263,20 @@ def test_postprocessing_is_traced_by_llamaindex_instrumentation(nodes: list[Node
 
     names = [span.id_ for span in handler.completed_spans]
     assert any(name.startswith("ScaleDownCompressorPostprocessor._postprocess_nodes") for name in names)
+
+
+async def test_hosted_compressor_through_our_server(nodes: list[NodeWithScore]) -> None:
+    import httpx
+
+    from scaledown_core import ScaleDownCompressor
+    from scaledown_core.server import create_app
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(["k"]))) as http:
+        compressor = ScaleDownCompressor(api_key="k", api_url="http://testserver", async_http_client=http)
+        post = ScaleDownCompressorPostprocessor(compressor=compressor)
+        out = await post.apostprocess_nodes(nodes, query_str=QUERY)
+
+    assert [(n.node.node_id, n.score) for n in out] == [("billing", 0.82), ("security", 0.41)]
+    assert "within 45 days of the purchase date" in out[0].node.get_content()
+    assert out[0].node.metadata["original_tokens"] > out[0].node.metadata["compressed_tokens"]
+    assert nodes[0].node.get_content() == BILLING
