@@ -43,7 +43,8 @@ class ScaleDownCodeRetriever(BaseRetriever):
     engine: Engine = "haste"
     """``"haste"`` for HasteOptimizer, ``"semantic"`` for SemanticOptimizer."""
     k: int = Field(default=4, ge=1)
-    """Most documents to return; ``invoke(query, k=...)`` overrides it for one call."""
+    """Most documents to return; ``invoke(query, k=...)`` overrides it for one call. With
+    ``engine="semantic"`` it is also the optimizer's ``top_k`` unless ``optimizer_kwargs`` sets one."""
     max_tokens: int | None = Field(default=None, ge=1)
     """Hard budget on the selected code in the optimizer's target-model tokens (optimizer default if None)."""
     optimizer_kwargs: dict[str, Any] = Field(default_factory=dict)
@@ -78,8 +79,10 @@ class ScaleDownCodeRetriever(BaseRetriever):
             return self
         import scaledown_core
 
-        cls = scaledown_core.HasteOptimizer if self.engine == "haste" else scaledown_core.SemanticOptimizer
-        self.optimizer = cls(**self.optimizer_kwargs)
+        if self.engine == "haste":
+            self.optimizer = scaledown_core.HasteOptimizer(**self.optimizer_kwargs)
+        else:  # SemanticOptimizer selects at most top_k units: as many as documents are asked for
+            self.optimizer = scaledown_core.SemanticOptimizer(**{"top_k": self.k, **self.optimizer_kwargs})
         return self
 
     def _get_relevant_documents(
