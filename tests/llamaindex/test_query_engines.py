@@ -103,3 +103,24 @@ def test_haste_postprocessor_over_a_code_index(weather_index: Any, recording_llm
     assert sum(_tokens(n.node.get_content()) for n in response.source_nodes) <= budget
     fetch = [n for n in response.source_nodes if n.metadata["file_name"] == "fetch.py"]
     assert fetch and fetch[0].metadata["compressed_tokens"] < fetch[0].metadata["original_tokens"]
+
+
+def test_semantic_postprocessor_over_a_code_index(weather_index: Any, recording_llm: Any, minilm_path: str) -> None:
+    semantic = pytest.importorskip("scaledown_core.optimizer.semantic")  # lands with issue 5
+    from llama_index.postprocessor.scaledown import SemanticNodePostprocessor
+
+    retriever = weather_index.as_retriever(similarity_top_k=3)
+    baseline = RetrieverQueryEngine.from_args(retriever=retriever, llm=recording_llm).query(RETRY_QUERY)
+    baseline_prompt = recording_llm.prompts[-1]
+
+    budget = 500
+    post = SemanticNodePostprocessor(optimizer=semantic.SemanticOptimizer(model_name=minilm_path), max_tokens=budget)
+    response = RetrieverQueryEngine.from_args(
+        retriever=retriever, llm=recording_llm, node_postprocessors=[post]
+    ).query(RETRY_QUERY)
+    prompt = recording_llm.prompts[-1]
+
+    assert "def backoff_delay" in prompt
+    assert _tokens(prompt) < _tokens(baseline_prompt)
+    assert sum(_tokens(n.node.get_content()) for n in response.source_nodes) <= budget
+    assert _ids_and_scores(response) == _ids_and_scores(baseline)

@@ -105,3 +105,13 @@ def test_a_missing_path_names_the_path(tmp_path: Path) -> None:
 
 def test_class_name() -> None:
     assert ScaleDownCodeRetriever.class_name() == "ScaleDownCodeRetriever"
+
+
+@pytest.mark.slow
+def test_semantic_engine(weather_dir: Path, minilm_path: str) -> None:
+    semantic = pytest.importorskip("scaledown_core.optimizer.semantic")  # lands with issue 5
+    optimizer = semantic.SemanticOptimizer(model_name=minilm_path)
+    nodes = ScaleDownCodeRetriever(paths=weather_dir, optimizer=optimizer, max_tokens=400).retrieve(RETRY_QUERY)
+
+    assert "backoff_delay" in [n.metadata["name"] for n in nodes[:3]]
+    assert all(n.metadata["file_path"].endswith(".py") for n in nodes)
