@@ -38,8 +38,8 @@ def _render_file(sf: SourceFile, chosen: list[int], out: list[str]) -> None:
             gap = [g for g in range(prev + 1, n) if lines[g - 1].strip()]
             if gap:
                 out.append(_indent(lines[gap[0] - 1]) + ELISION)
-            elif prev:  # only blank lines between two shown lines: keep one
-                out.append("")
+            elif prev:  # only blank lines between two shown lines: keep the first
+                out.append(lines[prev])
         out.append(lines[n - 1])
         prev = n
     if prev and any(line.strip() for line in lines[prev:]):

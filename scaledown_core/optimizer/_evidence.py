@@ -20,6 +20,8 @@ CODE_WEIGHT = 2.0
 # A term that occurs many times in the report is its subject; repeated mentions count, with a cap.
 REPEAT_BONUS = 0.15
 REPEAT_CAP = 4
+# The first line of a report is its title: the shortest summary of what is wrong.
+TITLE_WEIGHT = 2.0
 # Shortest stripped snippet line worth matching exactly against source lines (shorter ones, like
 # ``return x`` or ``else:``, occur everywhere).
 MIN_CODE_LINE_CHARS = 12
@@ -116,8 +118,12 @@ def read_query(text: str) -> Evidence:
     for t in terms(text):
         counts[t] = counts.get(t, 0) + 1
     code_terms = set(terms("\n".join(code)))
+    title = next((line for line in text.splitlines() if line.strip()), "")
+    title_terms = set(terms(title))
     for t, n in counts.items():
         base = CODE_WEIGHT if t in code_terms else PROSE_WEIGHT
+        if t in title_terms:
+            base *= TITLE_WEIGHT
         weights[t] = base * (1.0 + REPEAT_BONUS * (min(n, REPEAT_CAP) - 1))
     ev = Evidence(text=text, terms=list(counts), weights=weights)
 

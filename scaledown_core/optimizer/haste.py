@@ -42,12 +42,13 @@ W_FRAME = 1.0            # a traceback frame names this function in this file
 W_FRAME_LINE = 0.5       # a frame's line number falls inside the unit (lines drift across versions)
 W_CODE_LINE = 0.8        # a snippet/traceback line is copied verbatim from the unit
 W_MESSAGE = 0.9          # a quoted error message is found in the unit's text
-W_SEMANTIC = 0.35        # share of the embedding similarity in the fused score when semantic=True
+W_SEMANTIC = 0.2         # share of the embedding similarity in the fused score when semantic=True
 DEEPEST_FRAME_BONUS = 0.3  # the deepest frame of a traceback is nearest to the fault
 CODE_LINE_SATURATION = 3   # verbatim lines beyond this many add nothing more
 # ---------------------------------------------------------------- expansion
-CALLEE_DECAY = 0.55      # a callee explains its caller
-CALLER_DECAY = 0.45      # a caller shows how the unit is used
+CALLEE_DECAY = 0.35      # a callee explains its caller
+CALLER_DECAY = 0.3       # a caller shows how the unit is used
+CLASS_CALLEE_FACTOR = 0.5  # a constructed class (often an exception) explains less than a called function
 EXPANSION_CEILING = 0.98  # an expanded unit stays ranked below the seed that brought it in
 # ---------------------------------------------------------------- packing
 VALUE_SHARPNESS = 2.0    # value = (score / best) ** sharpness: the top units are worth much more
@@ -63,9 +64,10 @@ LINE_JOIN_SCALE = 0.91
 REFILL_TRIES = 24        # exact fits tried after packing to use what budget the estimates left
 MODULE_FACTOR = 0.45     # module-level code is rarely what an issue is about
 CLASS_HEADER_FACTOR = 0.8  # a class docstring matches prose about any of its methods
+SIZE_PRIOR = 0.3         # longer units hold more of the logic that bugs live in
 W_NAME_PARTS = 0.5       # the words of the unit's name appear in the query (``prepare_content_length``)
 CLASS_SIG_VALUE = 0.0    # a class line is worth nothing alone; methods pull it in
-IMPORT_VALUE = 1e-3      # imports used by the kept code fill what budget is left
+IMPORT_SHARE = 0.02      # an import is worth this share of the best kept unit that uses it
 # ---------------------------------------------------------------- caches
 INDEX_CACHE_SIZE = 32    # distinct sources (or trees) kept indexed in memory
 SEMANTIC_MAX_CHARS = 2000  # characters of a unit given to the embedding model
@@ -244,6 +246,7 @@ def _rank(index: _Index, ev: Evidence) -> list[float]:
     for i, u in enumerate(index.units):
         s = (scores[i] + evidence[i] + frames[i] + messages[i]
              + W_CODE_LINE * min(lines[i], CODE_LINE_SATURATION) / CODE_LINE_SATURATION)
+        s *= 1.0 + SIZE_PRIOR * math.log1p(index.unit_tokens[i] / 100.0)
         if u.kind == "module":
             s *= MODULE_FACTOR
         elif u.kind == "class":
@@ -285,6 +288,7 @@ def _expand(index: _Index, scores: list[float], seeds: list[int], depth: int, ma
     added: list[int] = []
     if depth <= 0 or max_add <= 0:
         return added
+    own = list(scores)  # lifts come from a seed's own score, never from another lift
     seen = set(seeds)
     frontier = [(i, scores[i]) for i in seeds]
     for _ in range(depth):
@@ -295,13 +299,14 @@ def _expand(index: _Index, scores: list[float], seeds: list[int], depth: int, ma
             near += [(k, CALLER_DECAY) for k in index.codebase.callers(key)]
             for k, decay in near:
                 j = index.pos[k]
-                lifted = min(s * decay + scores[j] * (1 - decay), s * EXPANSION_CEILING)
-                if lifted > scores[j]:
-                    scores[j] = lifted
+                if index.units[j].kind == "class":
+                    decay *= CLASS_CALLEE_FACTOR
+                lifted = min(max(own[j], s * decay), s * EXPANSION_CEILING)
+                scores[j] = max(scores[j], lifted)
                 if j not in seen:
                     seen.add(j)
                     added.append(j)
-                    nxt.append((j, scores[j]))
+                    nxt.append((j, lifted))
                     if len(added) >= max_add:
                         return added
         frontier = nxt
@@ -366,6 +371,7 @@ def _plan(index: _Index, ev: Evidence, order: list[int], scores: list[float], bu
     if best <= 0:
         return plan
     class_sigs: set[str] = set()
+    unit_values: list[tuple[CodeUnit, float]] = []
 
     def require_class(unit: CodeUnit) -> tuple[tuple[str, str], ...]:
         if unit.parent is None:
@@ -401,7 +407,30 @@ def _plan(index: _Index, ev: Evidence, order: list[int], scores: list[float], bu
                 plan.lines[key] = (unit.path, lines)
                 plan.candidates.append(
                     Candidate(key, value * PARTIAL_VALUE, _cost(fi, lines), requires, group=unit.key))
+        unit_values.append((unit, value))
+    _import_candidates(index, plan, unit_values)
     return plan
+
+
+def _import_candidates(index: _Index, plan: _Plan, unit_values: list[tuple[CodeUnit, float]]) -> None:
+    """One candidate per import statement, worth a share of the best unit that uses what it imports."""
+    for sf in index.files:
+        users = [(u, v) for u, v in unit_values if u.path == sf.path and u.kind != "module"]
+        if not users:
+            continue
+        fi = index.by_path[sf.path]
+        for u in sf.units:
+            if not u.is_import:
+                continue
+            for block in sf.blocks(u):
+                names = _imported_names(sf.text_of(list(range(block.start_line, block.end_line + 1))))
+                worth = max((v for user, v in users if names & user.references), default=0.0)
+                if worth <= 0:
+                    continue
+                key = ("i", f"{u.key}:{block.start_line}")
+                lines = list(range(block.start_line, block.end_line + 1))
+                plan.lines[key] = (sf.path, lines)
+                plan.candidates.append(Candidate(key, worth * IMPORT_SHARE, _cost(fi, lines)))
 
 
 def _refill(plan: _Plan, keys: list[tuple[str, str]], budget: int, measure: Any) -> list[tuple[str, str]]:
@@ -409,7 +438,7 @@ def _refill(plan: _Plan, keys: list[tuple[str, str]], budget: int, measure: Any)
     chosen = list(keys)
     used = measure(chosen) if chosen else 0
     by_key = {c.key: c for c in plan.candidates}
-    groups = {by_key[k].group for k in chosen if by_key[k].group is not None}
+    groups = {by_key[k].group for k in chosen if k in by_key and by_key[k].group is not None}
     tries = 0
     for cand in sorted(plan.candidates, key=lambda c: -c.value):
         if tries >= REFILL_TRIES or budget - used < MARKER_TOKENS * 2:
@@ -447,42 +476,23 @@ def _selection(plan: _Plan, keys: list[tuple[str, str]]) -> dict[str | None, set
     return out
 
 
-def _add_imports(index: _Index, plan: _Plan, keys: list[tuple[str, str]], budget: int, measure: Any) -> list[tuple[str, str]]:
-    """Import lines that the kept code uses, while they fit."""
-    used: dict[str | None, set[str]] = {}
-    for k in keys:
-        if k[0] in ("w", "p"):
-            u = index.units[index.pos[k[1]]]
-            used.setdefault(u.path, set()).update(u.references)
-    out = list(keys)
-    for path, refs in used.items():
-        sf = index.by_path[path].sf
-        for u in sf.units:
-            if not u.is_import:
-                continue
-            lines = [n for n in u.line_numbers() if _imports_used(sf.lines[n - 1], refs)]
-            if not lines:
-                continue
-            key = ("i", u.key)
-            plan.lines[key] = (path, lines)
-            trial = out + [key]
-            if measure(trial) <= budget:
-                out = trial
-            else:
-                del plan.lines[key]
-    return out
-
-
-def _imports_used(line: str, refs: set[str]) -> bool:
-    s = line.strip()
-    if not (s.startswith("import ") or s.startswith("from ")):
-        return False
-    names = s.replace(",", " ").replace("(", " ").replace(")", " ").split()
-    if "import" not in names:
-        return False
-    after = names[names.index("import") + 1:]
-    picked = [after[j + 1] if j + 1 < len(after) and after[j] == "as" else w for j, w in enumerate(after)]
-    return any(w.split(".")[0] in refs for w in picked if w != "as")
+def _imported_names(statement: str) -> set[str]:
+    """Local names an import statement binds (``import a.b`` binds ``a``; ``as`` aliases count)."""
+    text = " ".join(statement.replace("(", " ").replace(")", " ").replace(",", " ").replace("\\", " ").split())
+    if " import " not in f" {text} ":
+        return set()
+    head, _, tail = text.partition("import ")
+    words = tail.split()
+    names: set[str] = set()
+    j = 0
+    while j < len(words):
+        if j + 2 < len(words) and words[j + 1] == "as":
+            names.add(words[j + 2])
+            j += 3
+            continue
+        names.add(words[j].split(".")[0])
+        j += 1
+    return names
 
 
 # --------------------------------------------------------------------------- the optimizer
@@ -646,7 +656,6 @@ class HasteOptimizer:
 
         keys = pack(plan.candidates, budget, measure)
         keys = _refill(plan, keys, budget, measure)
-        keys = _add_imports(index, plan, keys, budget, measure)
         content = render(index.files, _selection(plan, keys), headers=multi)
         tokens = counter.count(content)
         if tokens > budget:  # the packer guarantees this; never ship over budget
@@ -662,9 +671,10 @@ class HasteOptimizer:
         spans: list[SourceSpan] = []
         counter = get_counter(self.target_model)
         if index is not None:
+            shown_units = {k[1] for k in keys if k[0] in ("w", "p")}
             for k in keys:
                 kind, ukey = k
-                if kind in ("i", "f"):
+                if kind in ("i", "f") or (kind == "c" and ukey in shown_units):
                     continue
                 i = index.pos[ukey]
                 u = index.units[i]

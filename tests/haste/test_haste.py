@@ -1,0 +1,381 @@
+"""HasteOptimizer: golden selections, the promises (budget, input lines only, source order), bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scaledown_core import OptimizerError
+from scaledown_core.code import ELISION, FILE_HEADER
+from scaledown_core.optimizer import HasteOptimizer
+from scaledown_core.tokens import count_tokens
+
+HERE = Path(__file__).parent
+FIXTURES = HERE / "fixtures"
+PACKAGE = FIXTURES / "inventory"
+GOLDEN = HERE / "golden"
+# Read at import: the suite's autouse fixture clears SCALEDOWN_* variables for each test.
+UPDATE_GOLDEN = bool(os.environ.get("SCALEDOWN_UPDATE_GOLDEN"))
+
+TRACEBACK_QUERY = textwrap.dedent(
+    """\
+    Lower-case coupon codes crash order_total
+
+    Traceback (most recent call last):
+      File "shop/app.py", line 12, in checkout
+        total = order_total(order)
+      File "inventory/pricing.py", line 41, in order_total
+        rate = coupon_rate(order.coupon)
+      File "inventory/pricing.py", line 27, in coupon_rate
+        return COUPONS[code.upper()]
+    AttributeError: 'int' object has no attribute 'upper'
+    """
+)
+MESSAGE_QUERY = 'Checkout fails with "cannot total an order with mixed currencies" although every item is in EUR.'
+PROSE_QUERY = "The invoice prints the subtotal of each line but the total ignores the coupon discount"
+
+GOLDEN_CASES = {
+    "traceback_pricing_150": dict(file_path=PACKAGE / "pricing.py", query=TRACEBACK_QUERY, max_tokens=150),
+    "message_pricing_120": dict(file_path=PACKAGE / "pricing.py", query=MESSAGE_QUERY, max_tokens=120),
+    "prose_package_400": dict(file_path=PACKAGE, query=PROSE_QUERY, max_tokens=400),
+    "split_item_models_200": dict(file_path=PACKAGE / "models.py",
+                                  query="`Item.split` drops the currency of the line", max_tokens=200),
+}
+
+
+def _check_golden(name: str, actual: str) -> None:
+    path = GOLDEN / f"{name}.txt"
+    if UPDATE_GOLDEN or not path.exists():
+        path.write_text(actual, encoding="utf-8")
+        if not UPDATE_GOLDEN:
+            pytest.fail(f"golden file {path.name} was missing and has been written; review and commit it")
+    expected = path.read_text(encoding="utf-8")
+    if actual != expected:
+        diff = "\n".join(difflib.unified_diff(expected.splitlines(), actual.splitlines(), "expected", "actual",
+                                              lineterm=""))
+        pytest.fail(f"selection for {name} differs from {path.name}:\n{diff}")
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
+def test_golden_selection(name: str) -> None:
+    case = dict(GOLDEN_CASES[name])
+    if isinstance(case["file_path"], Path):
+        # paths relative to the fixtures folder, so headers do not depend on the checkout location
+        cwd = os.getcwd()
+        os.chdir(FIXTURES)
+        try:
+            case["file_path"] = os.path.relpath(case["file_path"], FIXTURES)
+            result = HasteOptimizer().optimize(**case)
+        finally:
+            os.chdir(cwd)
+    _check_golden(name, result.content)
+    assert result.metrics.optimized_tokens <= case["max_tokens"]
+
+
+# --------------------------------------------------------------------------- what the selection holds
+
+
+def test_traceback_frames_select_the_failing_functions() -> None:
+    result = HasteOptimizer().optimize(query=TRACEBACK_QUERY, file_path=PACKAGE / "pricing.py", max_tokens=150)
+    names = [s.name for s in result.metrics.extra["ranked_units"]]
+    assert names[:2] == ["coupon_rate", "order_total"] or names[:2] == ["order_total", "coupon_rate"]
+    assert "        return COUPONS[code.upper()]" in result.content.splitlines()
+
+
+def test_quoted_message_points_at_the_code_that_raises_it() -> None:
+    result = HasteOptimizer().optimize(query=MESSAGE_QUERY, file_path=PACKAGE / "pricing.py", max_tokens=120)
+    assert result.metrics.extra["ranked_units"][0].name == "order_total"
+    assert 'raise PricingError("cannot total an order with mixed currencies")' in result.content
+
+
+def test_method_is_shown_inside_its_class_and_spans_are_ordered() -> None:
+    result = HasteOptimizer().optimize(query="Invoice.rows pads the SKU column wrongly",
+                                       file_path=PACKAGE / "pricing.py", max_tokens=200)
+    lines = result.content.splitlines()
+    assert "class Invoice:" in lines
+    assert lines.index("class Invoice:") < lines.index("    def rows(self) -> list[str]:")
+    spans = result.metrics.spans
+    assert [s.start_line for s in spans] == sorted(s.start_line for s in spans)
+    ranked = result.metrics.extra["ranked_units"]
+    assert [s.score for s in ranked] == sorted((s.score for s in ranked), reverse=True)
+    assert ranked[0].name == "Invoice.rows"
+
+
+def test_call_graph_expansion_brings_callees() -> None:
+    result = HasteOptimizer(bfs_depth=1).optimize(query="order_total returns the wrong amount",
+                                                  file_path=PACKAGE / "pricing.py", max_tokens=400)
+    names = {s.name for s in result.spans}
+    assert {"order_total", "line_total", "coupon_rate"} <= names
+
+
+def test_directory_input_has_headers_and_ranked_files() -> None:
+    result = HasteOptimizer().optimize(query=PROSE_QUERY, file_path=PACKAGE, max_tokens=400)
+    lines = result.content.splitlines()
+    assert lines[0].startswith("# file: ")
+    assert FILE_HEADER.format(path="pricing.py") in lines
+    headers = [line for line in lines if line.startswith("# file: ")]
+    assert headers == sorted(headers)  # files in input (walk) order, not rank order
+    files = result.metrics.extra["ranked_files"]
+    assert files[0] == "pricing.py"
+    assert sorted(files) == ["__init__.py", "models.py", "pricing.py", "storage.py"]
+
+
+def test_whole_source_when_it_fits() -> None:
+    text = (PACKAGE / "storage.py").read_text()
+    result = HasteOptimizer().optimize(context=text, query="load_order", max_tokens=2000)
+    assert result.content == text.rstrip("\n")
+    assert result.metrics.original_tokens == count_tokens(text)
+
+
+def test_imports_used_by_kept_code_are_kept() -> None:
+    text = (PACKAGE / "storage.py").read_text()
+    result = HasteOptimizer().optimize(context=text, query="dump_order sorts keys", max_tokens=120)
+    assert "import json" in result.content.splitlines()
+    assert "def dump_order(order: Order) -> str:" in result.content
+
+
+def test_unit_above_soft_cap_is_shown_in_part() -> None:
+    body = "\n".join(f"    value_{i} = compute_{i}(value_{i - 1})" for i in range(1, 120))
+    src = f"def huge(value_0):\n    \"\"\"Chain of steps.\"\"\"\n{body}\n    return value_119\n\n\ndef small():\n    return 1\n"
+    result = HasteOptimizer(soft_cap=300).optimize(context=src, query="compute_57 gives a wrong value",
+                                                   max_tokens=400)
+    span = next(s for s in result.spans if s.name == "huge")
+    assert span.partial
+    lines = result.content.splitlines()
+    assert lines[0] == "def huge(value_0):" and '    """Chain of steps."""' in lines
+    assert "    value_57 = compute_57(value_56)" in lines
+    assert "    " + ELISION in lines
+    assert result.metrics.optimized_tokens <= 400
+
+
+def test_partial_view_when_unit_exceeds_what_is_left() -> None:
+    body = "\n".join(f"    total += weight_{i} * price_{i}" for i in range(200))
+    src = f"def checkout(cart):\n    total = 0\n{body}\n    return total\n"
+    result = HasteOptimizer().optimize(context=src, query="weight_150 is applied twice", max_tokens=100)
+    assert "    total += weight_150 * price_150" in result.content.splitlines()
+    assert result.metrics.optimized_tokens <= 100
+
+
+def test_default_budget_is_hard_cap() -> None:
+    big = "\n\n".join(f"def f{i}(x):\n    return x + {i}  # {'pad ' * 20}" for i in range(300))
+    result = HasteOptimizer(hard_cap=250).optimize(context=big, query="f7 adds the wrong constant")
+    assert 0 < result.metrics.optimized_tokens <= 250
+    assert "def f7(x):" in result.content
+
+
+def test_target_model_counts_in_its_own_tokens() -> None:
+    big = "\n\n".join(f"def g{i}(x):\n    return x * {i}" for i in range(400))
+    for model in ("gpt-4o", "gpt-4"):
+        result = HasteOptimizer(target_model=model).optimize(context=big, query="g12 multiplies", max_tokens=300)
+        assert count_tokens(result.content, model) <= 300
+        assert result.metrics.optimized_tokens == count_tokens(result.content, model)
+
+
+def test_aoptimize_matches_optimize() -> None:
+    opt = HasteOptimizer()
+    kwargs = dict(query=PROSE_QUERY, file_path=PACKAGE, max_tokens=300)
+    sync = opt.optimize(**kwargs)
+    result = asyncio.run(opt.aoptimize(**kwargs))
+    assert result.content == sync.content
+
+
+def test_repeated_query_on_same_source_is_consistent() -> None:
+    text = (PACKAGE / "pricing.py").read_text()
+    opt = HasteOptimizer()
+    a = opt.optimize(context=text, query="apply_discount rounding", max_tokens=100)
+    b = opt.optimize(context=text, query="Invoice.render", max_tokens=100)
+    c = opt.optimize(context=text, query="apply_discount rounding", max_tokens=100)
+    assert a.content == c.content and a.content != b.content
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("query", [None, "", "   \n"])
+def test_query_is_required(query: object) -> None:
+    with pytest.raises(ValueError, match="query"):
+        HasteOptimizer().optimize(context="def f():\n    pass\n", query=query)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-5, ValueError), (True, TypeError), ("100", TypeError)])
+def test_max_tokens_validated(bad: object, error: type) -> None:
+    with pytest.raises(error):
+        HasteOptimizer().optimize(context="x = 1\n", query="x", max_tokens=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kwargs", [dict(top_k=0), dict(hard_cap=0), dict(bfs_depth=-1), dict(prefilter=1.5),
+                                    dict(target_model="")])
+def test_constructor_validates(kwargs: dict) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        HasteOptimizer(**kwargs)
+
+
+def test_context_and_file_path_together_is_misuse() -> None:
+    with pytest.raises(ValueError, match="either"):
+        HasteOptimizer().optimize(context="x = 1\n", query="x", file_path=PACKAGE / "models.py")
+
+
+def test_missing_path_names_it(tmp_path: Path) -> None:
+    with pytest.raises(OptimizerError, match="missing_module.py"):
+        HasteOptimizer().optimize(query="anything", file_path=tmp_path / "missing_module.py")
+
+
+def test_binary_file(tmp_path: Path) -> None:
+    (tmp_path / "data.py").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    (tmp_path / "real.py").write_text("def real():\n    return 'ok'\n")
+    with pytest.raises(OptimizerError, match="data.py"):
+        HasteOptimizer().optimize(query="real", file_path=tmp_path / "data.py")
+    result = HasteOptimizer().optimize(query="real", file_path=tmp_path)
+    assert "def real():" in result.content
+    assert any("data.py" in w and "binary" in w for w in result.metrics.warnings)
+
+
+def test_non_utf8_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "legacy.py"
+    path.write_bytes("def na\u00efve_sum(values):\n    return sum(values)\n".encode("latin-1"))
+    result = HasteOptimizer().optimize(query="sum of values", file_path=path)
+    assert "return sum(values)" in result.content
+    assert any("UTF-8" in w for w in result.metrics.warnings)
+
+
+def test_syntax_errors_do_not_stop_selection() -> None:
+    src = textwrap.dedent(
+        """\
+        def broken(:
+            return (
+
+        def parse_header(line):
+            key, _, value = line.partition(":")
+            return key.strip().lower(), value.strip()
+        """
+    )
+    result = HasteOptimizer().optimize(context=src, query="parse_header keeps the case of the key", max_tokens=60)
+    assert "def parse_header(line):" in result.content
+    assert any("syntax errors" in w for w in result.metrics.warnings)
+
+
+def test_empty_source_gives_empty_result(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.py"
+    empty.write_text("")
+    for result in (HasteOptimizer().optimize(query="anything", file_path=empty),
+                   HasteOptimizer().optimize(context="", query="anything")):
+        assert result.content == ""
+        assert result.metrics.optimized_tokens == 0 and result.spans == []
+
+
+def test_unknown_keyword_is_reported() -> None:
+    result = HasteOptimizer().optimize(context="x = 1\n", query="x", max_tokens=50, temperature=0.2)
+    assert any("temperature" in w for w in result.metrics.warnings)
+
+
+def test_five_megabyte_file_completes() -> None:
+    chunk = textwrap.dedent(
+        """\
+        class Handler{n}:
+            \"\"\"Handles event kind {n}.\"\"\"
+
+            def handle(self, event):
+                if event.kind != {n}:
+                    raise ValueError("handler {n} got the wrong event kind")
+                return self.process(event.payload) + {n}
+
+            def process(self, payload):
+                return sum(len(str(p)) for p in payload)
+
+        """
+    )
+    src = "".join(chunk.format(n=i) for i in range(5 * 1024 * 1024 // len(chunk) + 1))
+    assert len(src) >= 5 * 1024 * 1024
+    result = HasteOptimizer().optimize(context=src, query='"handler 12345 got the wrong event kind"',
+                                       max_tokens=500)
+    assert "class Handler12345:" in result.content
+    assert result.metrics.optimized_tokens <= 500
+
+
+# --------------------------------------------------------------------------- properties
+
+_SOURCES = {p.name: p.read_text() for p in sorted(PACKAGE.glob("*.py"))}
+_WORDS = sorted({w for text in _SOURCES.values() for w in text.replace("(", " ").replace(".", " ").split()
+                 if w.isidentifier() and len(w) > 2})
+
+
+def _is_subsequence(out: list[str], src: list[str]) -> bool:
+    it = iter(src)
+    return all(any(line == s for s in it) for line in out)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from(sorted(_SOURCES)),
+    words=st.lists(st.sampled_from(_WORDS), min_size=1, max_size=6),
+    budget=st.integers(min_value=1, max_value=900),
+    soft_cap=st.integers(min_value=20, max_value=2000),
+)
+def test_promises_single_file(name: str, words: list[str], budget: int, soft_cap: int) -> None:
+    src = _SOURCES[name]
+    result = HasteOptimizer(soft_cap=soft_cap).optimize(context=src, query=" ".join(words), max_tokens=budget)
+    assert count_tokens(result.content) <= budget
+    assert result.metrics.optimized_tokens == count_tokens(result.content)
+    out = [line for line in result.content.splitlines() if line.strip() != ELISION]
+    assert _is_subsequence(out, src.splitlines()), "output lines must be input lines, in input order"
+    starts = [s.start_line for s in result.spans]
+    assert starts == sorted(starts)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(words=st.lists(st.sampled_from(_WORDS), min_size=1, max_size=5),
+       budget=st.integers(min_value=1, max_value=1500))
+def test_promises_directory(words: list[str], budget: int) -> None:
+    result = HasteOptimizer().optimize(file_path=PACKAGE, query=" ".join(words), max_tokens=budget)
+    assert count_tokens(result.content) <= budget
+    sections: dict[str, list[str]] = {}
+    current = None
+    for line in result.content.splitlines():
+        if line.startswith("# file: "):
+            current = line[len("# file: "):]
+            sections[current] = []
+        elif line.strip() != ELISION:
+            assert current is not None, "every line belongs to a file section"
+            sections[current].append(line)
+    for path, lines in sections.items():
+        assert _is_subsequence([ln for ln in lines if ln], (PACKAGE / path).read_text().splitlines())
+
+
+_IDENT = st.from_regex(r"[a-z][a-z0-9_]{2,10}", fullmatch=True)
+
+
+@st.composite
+def _generated_source(draw: st.DrawFn) -> str:
+    parts: list[str] = []
+    for _ in range(draw(st.integers(1, 12))):
+        name = draw(_IDENT)
+        kind = draw(st.sampled_from(["func", "class", "assign", "junk"]))
+        if kind == "func":
+            body = [f"    {draw(_IDENT)} = {draw(_IDENT)}({draw(_IDENT)})" for _ in range(draw(st.integers(1, 30)))]
+            parts.append(f"def {name}(a, b=1):\n" + "\n".join(body) + "\n    return a\n")
+        elif kind == "class":
+            meths = [f"    def {draw(_IDENT)}(self):\n        return self.{draw(_IDENT)}()\n"
+                     for _ in range(draw(st.integers(0, 4)))]
+            parts.append(f"class {name.title()}:\n    attr = 1\n" + "\n".join(meths))
+        elif kind == "assign":
+            parts.append(f"{name.upper()} = {draw(st.integers())}\n")
+        else:
+            parts.append(draw(st.text(alphabet="abc():=\n #'\"\t", max_size=40)) + "\n")
+    return "\n".join(parts)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(src=_generated_source(), query=_IDENT, budget=st.integers(min_value=1, max_value=400))
+def test_promises_generated_sources(src: str, query: str, budget: int) -> None:
+    result = HasteOptimizer(soft_cap=120).optimize(context=src, query=query, max_tokens=budget)
+    assert count_tokens(result.content) <= budget
+    out = [line for line in result.content.splitlines() if line.strip() != ELISION]
+    src_lines = [ln[:-1] if ln.endswith("\r") else ln for ln in src.split("\n")]
+    assert _is_subsequence(out, src_lines)
