@@ -182,12 +182,13 @@ class Embedder:
         texts: Sequence[str],
         *,
         stats: CacheStats | None = None,
-        progress: Callable[[int], None] | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> np.ndarray:
         """Vectors of documents, one row per text, served from the disk cache where possible.
 
         ``stats`` (if given) is credited with this call's hits and misses (distinct texts);
-        ``progress`` is called with the number of texts embedded after each model batch.
+        ``progress(done, total)`` is called after each model batch with the number of texts embedded so
+        far and the number this call has to embed (never called when everything was cached).
         """
         items = _check_texts(texts)
         if not items:
@@ -206,7 +207,7 @@ class Embedder:
             if self.cache is not None:
                 self.cache.put_many(self.model_key, fresh)
             if progress is not None:
-                progress(len(chunk))
+                progress(start + len(chunk), len(missing))
         hits = len(first) - len(missing)
         if self.cache is not None:
             self.cache.stats.add(hits, len(missing))

@@ -56,12 +56,13 @@ def test_without_cache_every_call_encodes(word_embedder) -> None:
 
 def test_progress_reports_every_embedded_text(word_embedder, cache: EmbeddingCache) -> None:
     emb = word_embedder(cache)
-    done: list[int] = []
-    emb.embed_documents([f"parse {i}" for i in range(300)], progress=done.append)
-    assert sum(done) == 300 and len(done) >= 2
+    done: list[tuple[int, int]] = []
+    emb.embed_documents([f"parse {i}" for i in range(300)], progress=lambda d, t: done.append((d, t)))
+    assert len(done) >= 2 and done[-1] == (300, 300) and all(t == 300 for _, t in done)
+    assert [d for d, _ in done] == sorted(d for d, _ in done)
     done.clear()
-    emb.embed_documents([f"parse {i}" for i in range(300)], progress=done.append)
-    assert done == []  # all cached: nothing to embed
+    emb.embed_documents([f"parse {i}" for i in range(299)] + ["token"], progress=lambda d, t: done.append((d, t)))
+    assert done == [(1, 1)]  # only the new text is embedded
 
 
 def test_bad_and_empty_input(word_embedder) -> None:
