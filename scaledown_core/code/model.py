@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from ..retrieval.text import terms as text_terms
 
 if TYPE_CHECKING:
-    from tree_sitter import Node, Tree
+    from tree_sitter import Node
 
 __all__ = ["Block", "CodeUnit", "SourceFile", "parse_source", "clear_cache", "UNIT_KINDS"]
 

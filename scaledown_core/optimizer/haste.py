@@ -17,7 +17,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from ..code import CodeBase, CodeUnit, SourceFile, load_sources, parse_source, render, unit_lines
 from ..code.model import Block
@@ -27,7 +27,7 @@ from ..retrieval.packer import Candidate, pack
 from ..retrieval.text import split_identifier, terms as text_terms
 from ..tokens import get_counter
 from ..types import OptimizationMetrics, OptimizedContext, SourceSpan
-from ._evidence import Evidence, Frame, read_query
+from ._evidence import Evidence, read_query
 
 __all__ = ["HasteOptimizer"]
 
@@ -636,7 +636,7 @@ class HasteOptimizer:
             tokens = counter.count(content)
             if tokens <= budget:  # everything fits: nothing to choose
                 return self._result(content, files, keys, scores, plan.lines, index.original_tokens, tokens,
-                                    mode, model_used, warnings, started, multi, index=index)
+                                    mode, model_used, warnings, started, multi, index=index, ev=ev)
         order = sorted(range(len(scores)), key=lambda i: -scores[i])[: max(self.prefilter, self.top_k)]
         if self.semantic and order:
             model_used = _semantic(index, ev, order, scores, self.sem_model, warnings)
@@ -662,14 +662,13 @@ class HasteOptimizer:
             raise OptimizerError(f"internal error: selection of {tokens} tokens exceeds budget {budget}")
         return self._result(content, files, keys, [scores[i] for i in range(len(scores))], plan.lines,
                             index.original_tokens, tokens, mode, model_used, warnings, started, multi,
-                            index=index)
+                            index=index, ev=ev)
 
     def _result(self, content: str, files: list[SourceFile], keys: list[tuple[str, str]], scores: list[float],
                 lines: dict[tuple[str, str], tuple[str | None, list[int]]], original: int, tokens: int, mode: str,
                 model_used: str | None, warnings: list[str], started: float, multi: bool,
-                index: _Index | None = None) -> OptimizedContext:
+                index: _Index | None = None, ev: Evidence | None = None) -> OptimizedContext:
         spans: list[SourceSpan] = []
-        counter = get_counter(self.target_model)
         if index is not None:
             shown_units = {k[1] for k in keys if k[0] in ("w", "p")}
             for k in keys:
@@ -686,13 +685,11 @@ class HasteOptimizer:
                     tokens=sum(fi.line_tokens[n - 1] for n in shown)))
         order = {sf.path: j for j, sf in enumerate(files)}
         spans.sort(key=lambda s: (order.get(s.path, 0), s.start_line))
-        extra: dict[str, Any] = {
-            "ranked_units": sorted(spans, key=lambda s: -s.score),
-            "budget": None,
-        }
-        extra.pop("budget")
-        if multi and index is not None:
-            extra["ranked_files"] = _rank_files(index, scores)
+        extra: dict[str, Any] = {"ranked_units": sorted(spans, key=lambda s: -s.score)}
+        if multi and index is not None and ev is not None:
+            extra["ranked_files"] = _rank_files(index, scores, ev)
+        elif multi:
+            extra["ranked_files"] = [str(sf.path) for sf in files]
         metrics = OptimizationMetrics(
             original_tokens=original,
             optimized_tokens=tokens,
@@ -704,26 +701,27 @@ class HasteOptimizer:
             warnings=warnings,
             extra=extra,
         )
-        del counter
         return OptimizedContext(content=content, metrics=metrics)
 
 
 FILE_SECOND_WEIGHT = 0.3  # a file with two relevant units beats one with a single equally good one
+W_PATH_MENTION = 0.5     # the report names the file (traceback frame, ``file:line``)
+W_MODULE_MENTION = 0.3   # the report names the module (``requests.sessions``)
 
 
-def _rank_files(index: _Index, scores: list[float]) -> list[str]:
+def _rank_files(index: _Index, scores: list[float], ev: Evidence) -> list[str]:
+    """Input files, best first: best unit + a share of the second, plus paths the report names."""
     per: dict[str | None, list[float]] = {}
     for i, u in enumerate(index.units):
         per.setdefault(u.path, []).append(scores[i])
+    text = ev.text.lower()
     value: dict[str | None, float] = {}
     for sf in index.files:
         s = sorted(per.get(sf.path, [0.0]), reverse=True)
-        value[sf.path] = s[0] + FILE_SECOND_WEIGHT * (s[1] if len(s) > 1 else 0.0)
+        v = s[0] + FILE_SECOND_WEIGHT * (s[1] if len(s) > 1 else 0.0)
+        if any(_path_matches(p, sf.path) for p in ev.paths):
+            v += W_PATH_MENTION * (s[0] or 1.0)
+        elif sf.module_name and "." in sf.module_name and sf.module_name.lower() in text:
+            v += W_MODULE_MENTION * (s[0] or 1.0)
+        value[sf.path] = v
     return [str(p) for p in sorted(value, key=lambda p: -value[p])]
-
-
-def _unused(*_: Any) -> None:  # keep imports referenced for type checkers
-    return None
-
-
-_ = (math, Frame, Sequence)
