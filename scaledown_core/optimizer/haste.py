@@ -111,7 +111,8 @@ def _build_index(files: list[SourceFile], model: str) -> _Index:
     by_line: dict[str, list[int]] = {}
     original = 0
     for sf in files:
-        line_tokens = counter.count_many(sf.lines) if sf.lines else []
+        # one line at a time: count_many's thread pool costs more than short lines do
+        line_tokens = [counter.count(line) for line in sf.lines]
         original += counter.count(sf.text)
         owner: dict[int, int] = {}
         for u in sorted(sf.units, key=lambda u: u.kind != "class"):
