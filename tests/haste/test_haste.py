@@ -379,3 +379,16 @@ def test_promises_generated_sources(src: str, query: str, budget: int) -> None:
     out = [line for line in result.content.splitlines() if line.strip() != ELISION]
     src_lines = [ln[:-1] if ln.endswith("\r") else ln for ln in src.split("\n")]
     assert _is_subsequence(out, src_lines)
+
+
+@pytest.mark.slow
+def test_semantic_rerank_reports_the_model_used(minilm_path: str, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # no OPENAI_API_KEY (cleared by the suite): the OpenAI name falls back to the packaged MiniLM
+    monkeypatch.setenv("SCALEDOWN_CACHE_DIR", str(tmp_path / "cache"))
+    result = HasteOptimizer(semantic=True).optimize(query=PROSE_QUERY, file_path=PACKAGE / "pricing.py",
+                                                    max_tokens=200)
+    assert result.metrics.model_used and "MiniLM" in result.metrics.model_used
+    assert result.metrics.retrieval_mode == f"bm25+embedding:{result.metrics.model_used}"
+    assert any("text-embedding-3-small" in w for w in result.metrics.warnings)
+    assert result.metrics.optimized_tokens <= 200
