@@ -10,6 +10,9 @@ from typing import Any
 CODESEARCH_TOP_K = 10
 CODESEARCH_MAX_TOKENS = 16000
 CANDIDATE_SEPARATOR = "\n\n\n"
+# SemanticOptimizer keeps top_k units (default 3) before packing; the peers fill the whole budget, so
+# here the budget, not the unit count, bounds its output (50 units exceed 4,000 tokens in practice).
+SEMANTIC_TOP_K = 50
 
 
 def _info(result: Any) -> dict[str, Any]:
@@ -84,7 +87,7 @@ class Semantic(_Optimizer):
     def __init__(self) -> None:
         from scaledown_core import SemanticOptimizer
 
-        self.optimizer = SemanticOptimizer(model_name=_minilm_path())
+        self.optimizer = SemanticOptimizer(model_name=_minilm_path(), top_k=SEMANTIC_TOP_K)
         self.codesearch_optimizer = SemanticOptimizer(model_name=_minilm_path(), top_k=CODESEARCH_TOP_K)
 
 
