@@ -356,8 +356,9 @@ REPO_TEXT = """
 ## Repository level (`repo_localization_dev_*`, 40 trees)
 
 The whole tree (non-test `.py` files, median 82) is the input and the issue the query; `files` is
-the system's ranking of files (best first). Embedding retrieval is not run here: embedding every unit
-of a tree (about 2,500 units) per call costs minutes on this CPU.
+the system's ranking of files (best first). Embedding retrieval and HasteOptimizer(semantic=True)
+are not run here: embedding a tree's units per call costs from about 45 s (our semantic rerank of the
+prefiltered units) to minutes (every unit, about 2,500) per tree on this CPU.
 """
 
 COMPRESSION_TEXT = """
