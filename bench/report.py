@@ -376,8 +376,9 @@ Protocol: every query labelled relevant (label 1, 313 queries) ranks all distinc
 dev file (552 candidates); the gold snippet is the one paired with it. MRR = mean reciprocal rank of the
 gold snippet (0 when it is not in the system's top 100); Acc@k = gold within the top k. Candidates are
 indexed once (index s), then each query is timed. Our optimizers see all candidates as one source
-(snippets separated by blank lines) and rank by the units they select (`metrics.extra["ranked_units"]`,
-top_k = 10), so MRR counts only ranks up to 10 for them.
+(snippets separated by blank lines, `max_tokens=16000`, `top_k=10`) and rank by the units they select
+(`metrics.extra["ranked_units"]`, best first); a gold snippet they do not select counts 0 in MRR,
+which can only understate them.
 """
 
 NOTES_TEXT = """
