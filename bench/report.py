@@ -271,6 +271,15 @@ def versions() -> str:
 # --------------------------------------------------------------------------- the document
 
 
+def missing(suite: str, scores: dict[str, dict[str, Any]]) -> str:
+    """A line naming the systems of ``suite`` that have no results in this folder yet."""
+    names = [s.name for s in SYSTEMS if suite in s.suites and s.name not in scores]
+    if not names:
+        return ""
+    return (f"\nNot run yet: {', '.join(names)} "
+            f"(`python -m bench run --data ... --suite {suite} --systems {','.join(names)}`).\n")
+
+
 def write_report(results: Path, out: Path, plots: Path) -> None:
     written = write_plots(results, plots)
     suites = {s: load_scores(results, s) for s in ("selection", "repo", "compression", "codesearch")}
@@ -285,20 +294,24 @@ def write_report(results: Path, out: Path, plots: Path) -> None:
     pics = {p.name: rel(p) for p in written}
     body.append(SELECTION_TEXT)
     body.append(selection_table(suites["selection"]) if suites["selection"] else "_no results yet_")
+    body.append(missing("selection", suites["selection"]))
     if "selection_coverage.png" in pics:
         body.append(f"\n![edit coverage vs budget]({pics['selection_coverage.png']})\n")
     body.append(REPO_TEXT)
     body.append(repo_table(suites["repo"]) if suites["repo"] else "_no results yet_")
+    body.append(missing("repo", suites["repo"]))
     if "repo_coverage.png" in pics:
         body.append(f"\n![repo edit coverage vs budget]({pics['repo_coverage.png']})\n")
     body.append(COMPRESSION_TEXT)
     for task in COMPRESSION_TASKS:
         body.append(f"\n#### {task}\n")
         body.append(compression_table(suites["compression"], task) if suites["compression"] else "_no results yet_")
+    body.append(missing("compression", suites["compression"]))
     if "compression_answer_kept.png" in pics:
         body.append(f"\n![answer kept vs rate]({pics['compression_answer_kept.png']})\n")
     body.append(CODESEARCH_TEXT)
     body.append(codesearch_table(suites["codesearch"]) if suites["codesearch"] else "_no results yet_")
+    body.append(missing("codesearch", suites["codesearch"]))
     body.append(NOTES_TEXT)
     out.write_text("\n".join(body).rstrip() + "\n", encoding="utf-8")
 
