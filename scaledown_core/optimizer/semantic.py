@@ -48,8 +48,9 @@ WHOLE, PART, CLASS_LINE = "w", "p", "c"
 # Value of anything kept from the first packing pass when the second pass adds partial units: far
 # above any similarity, so the second pass never trades a whole unit for a part of another.
 KEPT_VALUE = 1e6
-# Packing values must be positive; similarity below this floor still counts a little.
-MIN_VALUE = 1e-3
+# Value per token of the unit ranked r is RANK_DECAY ** r: packing follows the ranking (on the dev set,
+# best-first fill beat value-by-similarity, whose weak calibration let small units crowd out big ones).
+RANK_DECAY = 0.97
 
 Key = tuple[str, str]
 
@@ -303,7 +304,8 @@ class SemanticOptimizer:
             downloaded where the network allows), an OpenAI embedding model name (with
             ``OPENAI_API_KEY``), or None for the packaged all-MiniLM-L6-v2. A model that cannot be
             had falls back to the packaged one (see ``metrics.model_used`` and ``metrics.warnings``).
-        top_k: how many units to select (the best ``top_k`` by similarity).
+        top_k: how many units to select (the best ``top_k`` by similarity); None keeps every unit that
+            ``max_tokens`` holds, best first (every unit when there is no budget).
         target_model: the LLM whose tokenizer measures ``max_tokens`` and the metrics.
         fallback: False makes an unavailable model an ``OptimizerError`` instead of a fallback.
         cache_dir: the folder of the embedding disk cache (default ``$SCALEDOWN_CACHE_DIR`` or the
@@ -316,7 +318,7 @@ class SemanticOptimizer:
     def __init__(
         self,
         model_name: str | None = DEFAULT_MODEL,
-        top_k: int = 3,
+        top_k: int | None = 3,
         target_model: str = "gpt-4o",
         *,
         fallback: bool = True,
@@ -328,8 +330,8 @@ class SemanticOptimizer:
     ) -> None:
         if model_name is not None and (not isinstance(model_name, str) or not model_name.strip()):
             raise ValueError("model_name must be a model name or folder, or None for the packaged model")
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-            raise ValueError(f"top_k must be a positive integer; got {top_k!r}")
+        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+            raise ValueError(f"top_k must be a positive integer or None; got {top_k!r}")
         if not isinstance(target_model, str) or not target_model.strip():
             raise ValueError("target_model must be a model name such as 'gpt-4o'")
         get_counter(target_model)  # an unknown target model warns now, not mid-query
@@ -417,7 +419,7 @@ class SemanticOptimizer:
         qv = _query_vector(embedder, query)
         scores, best = _unit_scores(index, qv)
         ranked = sorted(range(len(index.units)), key=lambda i: (-scores[i], i))
-        top = ranked[: self.top_k]
+        top = ranked[: self.top_k] if self.top_k is not None else ranked
         plan = _plan(index, top, scores, best)
         multi = multi or len(index.files) > 1
 
@@ -432,7 +434,8 @@ class SemanticOptimizer:
         tokens = counter.count(content)
         if budget is not None and tokens > budget:  # the packer guarantees this; never ship over budget
             raise OptimizerError(f"internal error: selection of {tokens} tokens exceeds budget {budget}")
-        if budget is not None and len({k[1] for k in keys if k[0] != CLASS_LINE}) < len(top):
+        if budget is not None and self.top_k is not None and \
+                len({k[1] for k in keys if k[0] != CLASS_LINE}) < len(top):
             warnings.append(f"max_tokens={budget} holds {len([k for k in keys if k[0] != CLASS_LINE])} of the "
                             f"top {len(top)} units")
         ranked_files = _rank_files(index, scores) if multi else None
@@ -511,7 +514,7 @@ def _sources(context: str, file_path: Any, warnings: list[str]) -> list[SourceFi
 def _plan(index: _Index, top: list[int], scores: list[float], best: list[int]) -> _Plan:
     plan = _Plan()
     fi_of = {id(sf): i for i, sf in enumerate(index.files)}
-    for ui in top:
+    for rank, ui in enumerate(top):
         unit = index.units[ui]
         sf = index.file_of[ui]
         fi = fi_of[id(sf)]
@@ -523,21 +526,26 @@ def _plan(index: _Index, top: list[int], scores: list[float], best: list[int]) -
                 plan.lines[ckey] = (fi, clines)
                 plan.candidates.append(Candidate(ckey, 0.0, _approx(sf, clines), group=None))
             requires = (ckey,)
-        value = max(scores[ui], MIN_VALUE)
         whole = unit.line_numbers()
+        cost = _approx(sf, whole)
+        # similarity is poorly calibrated across units, so rank decides: value per token falls with
+        # rank, and the packer fills the budget best-first, skipping what no longer fits
+        value = cost * RANK_DECAY ** rank
         plan.lines[(WHOLE, unit.key)] = (fi, whole)
-        plan.candidates.append(Candidate((WHOLE, unit.key), value, _approx(sf, whole), requires, group=unit.key))
+        plan.candidates.append(Candidate((WHOLE, unit.key), value, cost, requires, group=unit.key))
         window = index.windows[best[ui]] if best[ui] >= 0 else None
         if window is not None and window.partial:
             plan.lines[(PART, unit.key)] = (fi, window.lines)
-            plan.candidates.append(Candidate((PART, unit.key), value, _approx(sf, window.lines), requires,
+            part_cost = _approx(sf, window.lines)
+            plan.candidates.append(Candidate((PART, unit.key), part_cost * RANK_DECAY ** rank, part_cost, requires,
                                              group=unit.key))
         elif len(whole) > 1:
             part = unit_lines(unit, [])  # head only: the signature and docstring
             if part and len(part) < len(whole):
                 plan.lines[(PART, unit.key)] = (fi, part)
-                plan.candidates.append(Candidate((PART, unit.key), value, _approx(sf, part), requires,
-                                                 group=unit.key))
+                part_cost = _approx(sf, part)
+                plan.candidates.append(Candidate((PART, unit.key), part_cost * RANK_DECAY ** rank, part_cost,
+                                                 requires, group=unit.key))
     return plan
 
 

@@ -88,6 +88,19 @@ def test_output_never_exceeds_the_budget_and_only_shows_input_lines(fake, billin
     assert starts == sorted(starts) and len(result.spans) <= top_k
 
 
+def test_top_k_none_fills_the_budget_best_first(fake, billing_source: str) -> None:
+    full = SemanticOptimizer(embedder=fake, top_k=None).optimize(context=billing_source, query="invoice tax")
+    assert len(full.spans) == full.metrics.extra["units_indexed"]  # no budget: every unit
+    three = SemanticOptimizer(embedder=fake, top_k=3).optimize(context=billing_source, query="invoice tax",
+                                                                max_tokens=250)
+    filled = SemanticOptimizer(embedder=fake, top_k=None).optimize(context=billing_source, query="invoice tax",
+                                                                   max_tokens=250)
+    assert filled.metrics.optimized_tokens <= 250
+    assert len(filled.spans) > len(three.spans)
+    ranked = [s.name for s in filled.metrics.extra["ranked_units"]]
+    assert ranked[:len(three.spans)] == [s.name for s in three.metrics.extra["ranked_units"]]
+
+
 def test_a_tight_budget_says_what_was_left_out(fake, billing_source: str) -> None:
     result = SemanticOptimizer(embedder=fake, top_k=5).optimize(context=billing_source, query="invoice",
                                                               max_tokens=40)
