@@ -24,6 +24,7 @@ Qwen3-Embedding gets its query instruction.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -33,7 +34,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Callable, Iterator, Literal, Sequence
 from urllib.parse import urlparse
 
 import numpy as np
@@ -598,13 +599,31 @@ def _fingerprint(folder: str) -> str:
     return "|".join(parts)
 
 
+@contextlib.contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """No "Loading weights" bar from transformers: a library does not draw on its caller's terminal."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        yield
+        return
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
 def _load(folder: str, device: str | None) -> tuple[Any, threading.Lock]:
     """The shared model for ``(folder, device)``, loaded on first use (callers hold ``_load_lock``)."""
     key = (os.path.realpath(folder), device or "auto")
     if key not in _models:
         st = _sentence_transformers()
         try:
-            model = st.SentenceTransformer(folder, device=device, local_files_only=True)
+            with _quiet_loading():
+                model = st.SentenceTransformer(folder, device=device, local_files_only=True)
         except Exception as exc:  # a broken folder: torch, safetensors and transformers all raise their own
             raise OptimizerError(f"cannot load the embedding model at {folder}: {type(exc).__name__}: {exc}") from exc
         model.eval()
