@@ -15,6 +15,7 @@ API::
     unit_lines(unit, blocks=None) -> [line]            # whole unit, or head + blocks (+ their context)
     render(files, {path: lines}, headers=None) -> str  # source order, "# ..." for removed regions,
                                                        # "# file: <path>" headers when several files
+    shown_text(sf, unit, lines) -> str                 # the unit's shown lines, "# ..." for its hidden runs
 
 ``CodeUnit``: ``key`` (``"path::Qual.name"``, or ``"Qual.name"`` without a path; a repeated name gets
 ``@line``), ``path``, ``kind`` (``function`` | ``method`` | ``class`` = the class header: decorators,
@@ -40,7 +41,7 @@ file with syntax errors are still produced for the parts tree-sitter could recov
 from .graph import CodeBase
 from .loader import SKIP_DIRS, load_sources
 from .model import UNIT_KINDS, Block, CodeUnit, SourceFile, clear_cache, module_name_of, parse_source
-from .render import ELISION, FILE_HEADER, render, unit_lines
+from .render import ELISION, FILE_HEADER, render, shown_text, unit_lines
 
 __all__ = [
     "Block",
@@ -56,5 +57,6 @@ __all__ = [
     "module_name_of",
     "parse_source",
     "render",
+    "shown_text",
     "unit_lines",
 ]

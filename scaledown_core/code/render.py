@@ -6,7 +6,7 @@ from typing import Iterable, Mapping, Sequence
 
 from .model import Block, CodeUnit, SourceFile
 
-__all__ = ["ELISION", "FILE_HEADER", "unit_lines", "render"]
+__all__ = ["ELISION", "FILE_HEADER", "unit_lines", "render", "shown_text"]
 
 ELISION = "# ..."
 """The comment line that stands for removed lines (indented like the first removed line)."""
@@ -70,3 +70,32 @@ def render(
         _render_file(sf, chosen, out)
         sections.append("\n".join(out))
     return "\n\n".join(sections)
+
+
+def shown_text(sf: SourceFile, unit: CodeUnit, shown: Iterable[int]) -> str:
+    """The lines of ``unit`` in ``shown``, each run of its hidden non-blank lines marked with :data:`ELISION`.
+
+    No file header; lines outside the unit are ignored, so the text is what the unit contributed.
+    """
+    visible = set(shown)
+    out: list[str] = []
+    hidden: list[int] = []
+
+    def flush() -> None:
+        gap = [g for g in hidden if sf.lines[g - 1].strip()]
+        if gap:
+            out.append(_indent(sf.lines[gap[0] - 1]) + ELISION)
+        elif hidden and out:  # only blank lines between two shown lines: keep one
+            out.append("")
+        hidden.clear()
+
+    for n in unit.line_numbers():
+        if n not in visible:
+            hidden.append(n)
+            continue
+        flush()
+        out.append(sf.lines[n - 1])
+    flush()
+    while out and not out[-1].strip():
+        out.pop()
+    return "\n".join(out)

@@ -19,7 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..code import CodeBase, CodeUnit, SourceFile, load_sources, parse_source, render, unit_lines
+from ..code import CodeBase, CodeUnit, SourceFile, load_sources, parse_source, render, shown_text, unit_lines
 from ..code.model import Block
 from ..exceptions import OptimizerError
 from ..retrieval.bm25 import BM25
@@ -477,6 +477,28 @@ def _selection(plan: _Plan, keys: list[tuple[str, str]]) -> dict[str | None, set
     return out
 
 
+def _spans(index: _Index, keys: list[tuple[str, str]], scores: list[float],
+           lines: dict[tuple[str, str], tuple[str | None, list[int]]]) -> list[SourceSpan]:
+    """One span per shown unit (a class line kept for a method's context and the whole header merge)."""
+    shown: dict[str, set[int]] = {}
+    for kind, ukey in keys:
+        if kind in ("i", "f"):
+            continue
+        shown.setdefault(ukey, set()).update(lines[(kind, ukey)][1])
+    spans: list[SourceSpan] = []
+    for ukey, visible in shown.items():
+        i = index.pos[ukey]
+        u = index.units[i]
+        fi = index.by_path[u.path]
+        own = u.line_numbers()
+        kept = [n for n in own if n in visible] or sorted(visible)
+        spans.append(SourceSpan(
+            path=u.path, start_line=min(kept), end_line=max(kept), name=u.qualname,
+            score=round(scores[i], 4), kind=u.kind, partial=len(kept) < len(own),
+            tokens=sum(fi.line_tokens[n - 1] for n in kept), text=shown_text(fi.sf, u, kept)))
+    return spans
+
+
 def _imported_names(statement: str) -> set[str]:
     """Local names an import statement binds (``import a.b`` binds ``a``; ``as`` aliases count)."""
     text = " ".join(statement.replace("(", " ").replace(")", " ").replace(",", " ").replace("\\", " ").split())
@@ -671,19 +693,7 @@ class HasteOptimizer:
                 index: _Index | None = None, ev: Evidence | None = None) -> OptimizedContext:
         spans: list[SourceSpan] = []
         if index is not None:
-            shown_units = {k[1] for k in keys if k[0] in ("w", "p")}
-            for k in keys:
-                kind, ukey = k
-                if kind in ("i", "f") or (kind == "c" and ukey in shown_units):
-                    continue
-                i = index.pos[ukey]
-                u = index.units[i]
-                path, shown = lines[k]
-                fi = index.by_path[path]
-                spans.append(SourceSpan(
-                    path=u.path, start_line=min(shown), end_line=max(shown), name=u.qualname,
-                    score=round(scores[i], 4), kind=u.kind, partial=kind in ("p", "c"),
-                    tokens=sum(fi.line_tokens[n - 1] for n in shown)))
+            spans = _spans(index, keys, scores, lines)
         order = {sf.path: j for j, sf in enumerate(files)}
         spans.sort(key=lambda s: (order.get(s.path, 0), s.start_line))
         extra: dict[str, Any] = {"ranked_units": sorted(spans, key=lambda s: -s.score)}

@@ -107,6 +107,8 @@ class SourceSpan:
     """True when only part of the unit was shown (signature, docstring and matching blocks)."""
     tokens: int = 0
     """Tokens of the unit's kept text in the target model's tokenizer."""
+    text: str = ""
+    """The lines of this unit that were shown, elision lines included when it was partial (no file header)."""
 
 
 @dataclass

@@ -14,6 +14,7 @@ from scaledown_core.code import (
     load_sources,
     parse_source,
     render,
+    shown_text,
     unit_lines,
 )
 from scaledown_core.exceptions import OptimizerError
@@ -243,6 +244,18 @@ def test_render_elides_and_keeps_source_order(sample):
     # every non-marker line is an input line, in input order
     idx = [lines.index(r) for r in rows if r.strip() and r.strip() != ELISION]
     assert idx == sorted(idx)
+
+
+def test_shown_text_is_the_unit_alone_with_its_gaps_marked(sample):
+    widget = _unit(sample, "Widget")
+    compute = _unit(sample, "Widget.compute")
+    assert shown_text(sample, compute, unit_lines(compute)) == compute.text.rstrip("\n")
+    head = list(range(widget.head[0], widget.head[1] + 1))
+    text = shown_text(sample, widget, head + unit_lines(compute)).splitlines()
+    assert text[0] == "class Widget(Base):"
+    assert not any("def compute" in row for row in text), "lines of other units are not the unit's text"
+    if len(head) < len(widget.line_numbers()):
+        assert text[-1].strip() == ELISION
 
 
 def test_render_headers_for_several_files(tmp_path: Path):

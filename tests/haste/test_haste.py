@@ -108,6 +108,38 @@ def test_method_is_shown_inside_its_class_and_spans_are_ordered() -> None:
     assert ranked[0].name == "Invoice.rows"
 
 
+def test_span_text_is_what_was_shown_and_regions_are_listed_once() -> None:
+    result = HasteOptimizer().optimize(query="Invoice.rows pads the SKU column wrongly",
+                                       file_path=PACKAGE / "pricing.py", max_tokens=200)
+    shown = result.content.splitlines()
+    for span in result.spans:
+        assert span.text, span
+        text_lines = span.text.splitlines()
+        assert not any(line.startswith("# file: ") for line in text_lines)
+        assert _is_subsequence(text_lines, shown), f"{span.name}: span text must be shown lines, in order"
+        assert (span.partial and ELISION in span.text) or (not span.partial and ELISION not in span.text)
+    rows = next(s for s in result.spans if s.name == "Invoice.rows")
+    assert rows.text.splitlines()[0] == "    def rows(self) -> list[str]:"
+    ranked = result.metrics.extra["ranked_units"]
+    regions = [(s.path, s.name, s.kind) for s in ranked]
+    assert len(regions) == len(set(regions))
+    assert sorted(ranked, key=lambda s: s.start_line) == sorted(result.spans, key=lambda s: s.start_line)
+    assert all(r.text for r in ranked)
+
+
+def test_partial_span_text_marks_what_was_left_out() -> None:
+    body = "\n".join(f"    total += weight_{i} * price_{i}" for i in range(200))
+    src = f"def checkout(cart):\n    total = 0\n{body}\n    return total\n"
+    result = HasteOptimizer().optimize(context=src, query="weight_150 is applied twice", max_tokens=100)
+    (span,) = result.spans
+    assert span.partial
+    lines = span.text.splitlines()
+    assert lines[0] == "def checkout(cart):"
+    assert "    total += weight_150 * price_150" in lines
+    assert "    " + ELISION in lines
+    assert span.text == result.content
+
+
 def test_call_graph_expansion_brings_callees() -> None:
     result = HasteOptimizer(bfs_depth=1).optimize(query="order_total returns the wrong amount",
                                                   file_path=PACKAGE / "pricing.py", max_tokens=400)
