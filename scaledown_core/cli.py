@@ -82,7 +82,7 @@ Then: SCALEDOWN_API_URL=http://127.0.0.1:8000 SCALEDOWN_API_KEY=k1 scaledown com
 BENCH_EPILOG = """\
 examples:
   scaledown bench --help-runner            # the benchmark runner's own options
-  scaledown bench --quick                  # every other argument goes to the runner as given
+  scaledown bench run --data ../bench-data --suite selection --quick 5   # arguments go to the runner as given
 
 Runs the benchmark runner of a source checkout (bench/ next to scaledown_core/).
 """
