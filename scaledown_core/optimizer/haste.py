@@ -56,6 +56,7 @@ RANK_DECAY = 1.0         # ... times 1 / (1 + rank) ** decay: the first hits are
 UNRANKED_VALUE = 1e-4    # units with no match at all still fill a budget that would go unused
 PARTIAL_VALUE = 0.6      # a unit shown in part is worth this share of the whole
 PARTIAL_SHARE = 0.6      # a partial view takes at most this share of the budget
+HEAD_SHARE = 0.35        # a partial view's signature + docstring may take this share of it, else no docstring
 MIN_SPLIT_TOKENS = 60    # smaller units are shown whole or not at all
 MARKER_TOKENS = 3        # an elision line costs about this much
 # Lines counted one by one overcount joined text by about 10% (a newline merges with the next line's
@@ -345,23 +346,37 @@ def _block_score(index: _Index, unit: CodeUnit, k: int, block: Block, ev: Eviden
     return score
 
 
+def _signature_lines(unit: CodeUnit) -> list[int]:
+    """Decorators and the ``def``/``class`` line(s), without the docstring."""
+    return list(range(unit.start_line, min(unit.start_line + unit.signature.count("\n"), unit.head[1]) + 1))
+
+
 def _partial_lines(index: _Index, unit: CodeUnit, ev: Evidence, limit: int) -> list[int] | None:
-    """Head plus the best-matching blocks of ``unit`` within ``limit`` tokens, or None."""
+    """Head plus the best-matching blocks of ``unit`` within ``limit`` tokens, or None.
+
+    A docstring that would take more than ``HEAD_SHARE`` of ``limit`` is left out: the code that
+    matches is worth more than the prose about it.
+    """
     sf = index.by_path[unit.path].sf
     blocks = sf.blocks(unit)
     if not blocks:
         return None
     fi = index.by_path[unit.path]
     ranked = sorted(range(len(blocks)), key=lambda k: -_block_score(index, unit, k, blocks[k], ev))
-    chosen: list[Block] = []
-    lines = unit_lines(unit, [])
-    if _cost(fi, lines) > limit:
+    head = unit_lines(unit, [])
+    if _cost(fi, head) > limit * HEAD_SHARE:
+        head = _signature_lines(unit)
+    if _cost(fi, head) > limit:
         return None
+    shown = set(head)
+    lines = head
+    chosen = False
     for k in ranked:
-        trial = unit_lines(unit, chosen + [blocks[k]])
+        trial = sorted(shown.union(blocks[k].line_numbers()))
         if _cost(fi, trial) <= limit:
-            chosen.append(blocks[k])
+            shown.update(blocks[k].line_numbers())
             lines = trial
+            chosen = True
     return lines if chosen else None
 
 
