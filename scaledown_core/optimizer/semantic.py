@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..code import CodeUnit, SourceFile, load_sources, parse_source, render, unit_lines
+from ..code import CodeUnit, SourceFile, load_sources, parse_source, render, shown_text, unit_lines
 from ..exceptions import OptimizerError
 from ..retrieval.embedding_cache import CacheStats
 from ..retrieval.packer import Candidate, pack
@@ -580,18 +580,26 @@ def _selection(index: _Index, plan: _Plan, keys: list[Key]) -> dict[str | None, 
 
 
 def _spans(index: _Index, plan: _Plan, keys: list[Key], scores: list[float], counter: Any) -> list[SourceSpan]:
+    """One span per shown unit, with its shown text (a class line kept for a method merges with its header)."""
+    shown: dict[str, set[int]] = {}
+    for kind, ukey in keys:
+        if kind != CLASS_LINE:
+            shown.setdefault(ukey, set()).update(plan.lines[(kind, ukey)][1])
+    for kind, ukey in keys:
+        if kind == CLASS_LINE and ukey in shown:
+            shown[ukey].update(plan.lines[(kind, ukey)][1])
     pos = {u.key: i for i, u in enumerate(index.units)}
     spans: list[SourceSpan] = []
-    for kind, ukey in keys:
-        if kind == CLASS_LINE:
-            continue
+    for ukey, visible in shown.items():
         ui = pos[ukey]
         unit = index.units[ui]
-        fi, lines = plan.lines[(kind, ukey)]
-        sf = index.files[fi]
-        spans.append(SourceSpan(path=unit.path, start_line=min(lines), end_line=max(lines), name=unit.qualname,
-                                score=round(scores[ui], 4), kind=unit.kind, partial=kind == PART,
-                                tokens=counter.count(sf.text_of(lines))))
+        sf = index.file_of[ui]
+        own = unit.line_numbers()
+        kept = [n for n in own if n in visible] or sorted(visible)
+        text = shown_text(sf, unit, kept)
+        spans.append(SourceSpan(path=unit.path, start_line=min(kept), end_line=max(kept), name=unit.qualname,
+                                score=round(scores[ui], 4), kind=unit.kind, partial=len(kept) < len(own),
+                                tokens=counter.count(text), text=text))
     return spans
 
 
