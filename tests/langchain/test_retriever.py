@@ -13,6 +13,8 @@ from pydantic import ValidationError
 
 from langchain_scaledown import ScaleDownCodeRetriever
 from scaledown_core import HasteOptimizer
+from scaledown_core.code import ELISION
+from scaledown_core.tokens import get_counter
 
 SHOP = Path(__file__).resolve().parent / "data" / "shop"
 QUERY = "how is a card charge retried when the payment gateway is unavailable"
@@ -35,7 +37,8 @@ class TestScaleDownCodeRetrieverStandard(RetrieversIntegrationTests):
 
 def _expected(result: Any, k: int) -> list[tuple[Any, ...]]:
     return [
-        (f"{s.path}:{s.start_line}-{s.end_line}", s.path, s.name, s.kind, s.start_line, s.end_line, s.score, s.tokens)
+        (f"{s.path}:{s.start_line}-{s.end_line}", s.path, s.name, s.kind, s.start_line, s.end_line, s.score, s.tokens,
+         s.text)
         for s in result.metrics.extra["ranked_units"][:k]
     ]
 
@@ -51,6 +54,7 @@ def _observed(docs: list[Document]) -> list[tuple[Any, ...]]:
             d.metadata["end_line"],
             d.metadata["relevance_score"],
             d.metadata["tokens"],
+            d.page_content,
         )
         for d in docs
     ]
@@ -74,6 +78,24 @@ def test_documents_are_the_ranked_units_best_first(shop_dir: Path) -> None:
     assert "def charge(self, card_token: str, amount_cents: int) -> str:" in top.page_content
     source_lines = (shop_dir / "payments.py").read_text().splitlines()
     assert source_lines[top.metadata["start_line"] - 1].strip().startswith("def charge")
+
+
+def test_a_unit_shown_in_part_comes_as_its_shown_code(shop_dir: Path) -> None:
+    budget = 60
+    docs = ScaleDownCodeRetriever(paths=[str(shop_dir)], k=10, max_tokens=budget).invoke(QUERY)
+    reference = HasteOptimizer().optimize(query=QUERY, file_path=[str(shop_dir)], max_tokens=budget)
+    ranked = reference.metrics.extra["ranked_units"]
+    assert [d.page_content for d in docs] == [s.text for s in ranked]
+    assert sum(d.metadata["tokens"] for d in docs) <= budget
+    assert sum(get_counter("gpt-4o").count(d.page_content) for d in docs) <= budget
+    top = docs[0]
+    assert top.metadata["qualname"] == "GatewayClient.charge" and ranked[0].partial
+    lines = top.page_content.splitlines()
+    assert lines[0].strip().startswith("def charge(") and any(line.strip() == ELISION for line in lines)
+    source = (shop_dir / "payments.py").read_text().splitlines()
+    whole = source[top.metadata["start_line"] - 1 : top.metadata["end_line"]]
+    assert lines != whole  # the shown part, not the whole line range
+    assert all(line in source or line.strip() == ELISION for line in lines)
 
 
 def test_k_from_invoke_overrides_the_constructor(shop_dir: Path) -> None:
@@ -143,3 +165,7 @@ def test_semantic_engine_with_the_packaged_model(shop_dir: Path, minilm_path: st
     assert len(docs) == 2
     assert docs[0].metadata["qualname"] == "apply_discount"
     assert docs[0].metadata["source"] == "pricing.py"
+    reference = retriever.optimizer.optimize(query="apply a percentage discount code to an amount",
+                                             file_path=[str(shop_dir)])
+    assert _observed(docs) == _expected(reference, 2)
+    assert all(d.metadata["tokens"] == get_counter("gpt-4o").count(d.page_content) for d in docs)

@@ -12,6 +12,7 @@ from llama_index.core.schema import MetadataMode, NodeRelationship
 
 from llama_index.retrievers.scaledown import ScaleDownCodeRetriever
 from scaledown_core import HasteOptimizer, OptimizerError
+from scaledown_core.code import ELISION
 from scaledown_core.tokens import get_counter
 
 RETRY_QUERY = "How is the delay before retrying a failed station request computed?"
@@ -26,9 +27,8 @@ def test_nodes_carry_file_and_lines_best_first(weather_dir: Path) -> None:
     assert top.metadata["file_path"] == "fetch.py"
     assert top.node.node_id == f"fetch.py:{top.metadata['start_line']}-{top.metadata['end_line']}"
     assert top.node.relationships[NodeRelationship.SOURCE].node_id == "fetch.py"
-    lines = (weather_dir / "fetch.py").read_text().splitlines()
-    start, end = top.metadata["start_line"], top.metadata["end_line"]
-    assert top.node.get_content() == "\n".join(lines[start - 1 : end])
+    reference = HasteOptimizer().optimize(query=RETRY_QUERY, file_path=[str(weather_dir)], max_tokens=400)
+    assert [n.node.get_content() for n in nodes] == [s.text for s in reference.metrics.extra["ranked_units"]]
     assert top.node.get_content().startswith("def backoff_delay(")
     scores = [n.score for n in nodes]
     assert scores == sorted(scores, reverse=True)
@@ -52,6 +52,23 @@ def test_selection_respects_the_budget(weather_dir: Path) -> None:
     assert sum(counter.count(n.node.get_content()) for n in nodes) <= budget
     wider = ScaleDownCodeRetriever(paths=weather_dir, max_tokens=3 * budget).retrieve(RETRY_QUERY)
     assert len(wider) > len(nodes)
+
+
+def test_a_unit_shown_in_part_comes_as_its_shown_code(weather_dir: Path) -> None:
+    budget = 100
+    nodes = ScaleDownCodeRetriever(paths=weather_dir, max_tokens=budget).retrieve(RETRY_QUERY)
+    reference = HasteOptimizer().optimize(query=RETRY_QUERY, file_path=[str(weather_dir)], max_tokens=budget)
+    spans = reference.metrics.extra["ranked_units"]
+    assert [n.node.get_content() for n in nodes] == [s.text for s in spans]
+    assert sum(n.metadata["tokens"] for n in nodes) <= budget
+    assert sum(get_counter("gpt-4o").count(n.node.get_content()) for n in nodes) <= budget
+    top = nodes[0]
+    assert top.metadata["name"] == "backoff_delay" and top.metadata["partial"]
+    lines = top.node.get_content().splitlines()
+    assert lines[0].startswith("def backoff_delay(") and any(line.strip() == ELISION for line in lines)
+    source = (weather_dir / "fetch.py").read_text().splitlines()
+    assert lines != source[top.metadata["start_line"] - 1 : top.metadata["end_line"]]
+    assert all(line in source or line.strip() == ELISION for line in lines)
 
 
 def test_aretrieve_matches_retrieve(weather_dir: Path) -> None:
@@ -115,3 +132,9 @@ def test_semantic_engine(weather_dir: Path, minilm_path: str) -> None:
 
     assert "backoff_delay" in [n.metadata["name"] for n in nodes[:3]]
     assert all(n.metadata["file_path"].endswith(".py") for n in nodes)
+    reference = optimizer.optimize(query=RETRY_QUERY, file_path=[str(weather_dir)], max_tokens=400)
+    spans = reference.metrics.extra["ranked_units"]
+    assert [n.node.get_content() for n in nodes] == [s.text for s in spans]
+    counter = get_counter("gpt-4o")
+    assert all(n.metadata["tokens"] == counter.count(n.node.get_content()) for n in nodes)
+    assert sum(n.metadata["tokens"] for n in nodes) <= 400

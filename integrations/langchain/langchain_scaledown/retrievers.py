@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,8 +24,9 @@ class ScaleDownCodeRetriever(BaseRetriever):
     The selection is made by a ScaleDown optimizer over the source files under ``paths``:
     ``HasteOptimizer`` (AST-guided BM25 + call graph, ``engine="haste"``) or ``SemanticOptimizer``
     (local embeddings, ``engine="semantic"``). Each selected unit becomes one ``Document``, best first,
-    with the unit's code as ``page_content`` and metadata ``source``, ``qualname``, ``kind``,
-    ``start_line``, ``end_line``, ``relevance_score`` and ``tokens``.
+    with the unit's code as the optimizer showed it as ``page_content`` (a unit shown in part keeps
+    ``# ...`` where lines were left out) and metadata ``source``, ``qualname``, ``kind``,
+    ``start_line``, ``end_line``, ``relevance_score`` and ``tokens`` (of that code).
 
     Example:
         .. code-block:: python
@@ -94,7 +94,7 @@ class ScaleDownCodeRetriever(BaseRetriever):
     ) -> list[Document]:
         limit = self._limit(k)
         result = self.optimizer.optimize(query=query, file_path=self.paths, max_tokens=self.max_tokens)
-        return _to_documents(result, limit, self.paths)
+        return _to_documents(result, limit)
 
     async def _aget_relevant_documents(
         self,
@@ -107,8 +107,7 @@ class ScaleDownCodeRetriever(BaseRetriever):
         result = await self.optimizer.aoptimize(
             query=query, file_path=self.paths, max_tokens=self.max_tokens
         )
-        # reading the units' lines back is file I/O: off the event loop (see _unit_texts)
-        return await asyncio.to_thread(_to_documents, result, limit, self.paths)
+        return _to_documents(result, limit)
 
     def _limit(self, k: int | None) -> int:
         if k is None:
@@ -118,29 +117,15 @@ class ScaleDownCodeRetriever(BaseRetriever):
         return k
 
 
-def _to_documents(result: Any, k: int, paths: list[str]) -> list[Document]:
+def _to_documents(result: Any, k: int) -> list[Document]:
     """One Document per ranked unit of an ``OptimizedContext``, best first, at most ``k``."""
-    units = result.metrics.extra["ranked_units"][:k]
-    return [_unit_document(span, text) for span, text in zip(units, _unit_texts(units, paths))]
+    return [_unit_document(span) for span in result.metrics.extra["ranked_units"][:k]]
 
 
-def _unit_texts(units: list[Any], paths: list[str]) -> list[str]:
-    """The code of each ranked unit.
-
-    Interim: the optimizers do not report the text of each selected unit yet, so the lines of each
-    span are read back through the core's code model (content-hash cached); a unit shown in part
-    gets its whole line range. To be replaced by the text the optimizer reports.
-    """
-    from scaledown_core.code import load_sources
-
-    files = {sf.path: sf for sf in load_sources(paths)} if units else {}
-    return [files[s.path].text_of(list(range(s.start_line, s.end_line + 1))) for s in units]
-
-
-def _unit_document(span: Any, text: str) -> Document:
+def _unit_document(span: Any) -> Document:
     return Document(
         id=f"{span.path}:{span.start_line}-{span.end_line}",
-        page_content=text,
+        page_content=span.text,
         metadata={
             "source": span.path,
             "qualname": span.name,

@@ -28,7 +28,8 @@ class ScaleDownCodeRetriever(BaseRetriever):
     directories; every ``.py`` file below a directory): ``HasteOptimizer`` (``engine="haste"``,
     AST-guided BM25 + call graph) or ``SemanticOptimizer`` (``engine="semantic"``, local embeddings),
     or the ``optimizer`` you pass. Each selected unit becomes one ``NodeWithScore``, best first, whose
-    text is the unit's source lines and whose metadata holds ``file_path``, ``start_line``,
+    text is the unit's code as the optimizer showed it (a unit shown in part, ``partial``, keeps
+    ``# ...`` where lines were left out) and whose metadata holds ``file_path``, ``start_line``,
     ``end_line`` (1-based, inclusive), ``name`` (qualified name), ``kind``, ``partial`` and ``tokens``.
     Node ids are ``"<file_path>:<start_line>-<end_line>"``; the SOURCE relationship names the file.
 
@@ -37,8 +38,7 @@ class ScaleDownCodeRetriever(BaseRetriever):
         engine: ``"haste"`` (default) or ``"semantic"``; not with ``optimizer``.
         similarity_top_k: most nodes to return (None: every selected unit).
         max_tokens: hard budget on the selection in the optimizer's target-model tokens (None: the
-            optimizer's default). A unit the optimizer showed only in part (``partial``) comes as its
-            whole range of lines, which may exceed the budget.
+            optimizer's default); the nodes' texts are parts of that selection.
         optimizer: a ready optimizer (anything with ``optimize``/``aoptimize``).
 
     Example:
@@ -85,13 +85,13 @@ class ScaleDownCodeRetriever(BaseRetriever):
         result = self._optimizer.optimize(
             query=query_bundle.query_str, file_path=self._paths, max_tokens=self._max_tokens
         )
-        return _to_nodes(result, self._paths, self._similarity_top_k)
+        return _to_nodes(result, self._similarity_top_k)
 
     async def _aretrieve(self, query_bundle: QueryBundle) -> List[NodeWithScore]:
         result = await self._optimizer.aoptimize(
             query=query_bundle.query_str, file_path=self._paths, max_tokens=self._max_tokens
         )
-        return _to_nodes(result, self._paths, self._similarity_top_k)
+        return _to_nodes(result, self._similarity_top_k)
 
 
 def _check_paths(paths: Any) -> list[str]:
@@ -134,21 +134,16 @@ def _optimizer(engine: Optional[str], optimizer: Any) -> Any:
     return scaledown_core.HasteOptimizer() if engine == "haste" else scaledown_core.SemanticOptimizer()
 
 
-def _to_nodes(result: Any, paths: list[str], top_k: Optional[int]) -> list[NodeWithScore]:
+def _to_nodes(result: Any, top_k: Optional[int]) -> list[NodeWithScore]:
     """One node per ranked unit of an ``OptimizedContext``, best first, at most ``top_k``."""
     spans = list(result.metrics.extra.get("ranked_units", []))[:top_k]
-    if not spans:
-        return []
-    from scaledown_core.code import load_sources
-
-    lines = {sf.path: sf.lines for sf in load_sources(paths)}
-    return [NodeWithScore(node=_unit_node(span, lines[span.path]), score=span.score) for span in spans]
+    return [NodeWithScore(node=_unit_node(span), score=span.score) for span in spans]
 
 
-def _unit_node(span: Any, file_lines: list[str]) -> TextNode:
+def _unit_node(span: Any) -> TextNode:
     node = TextNode(
         id_=f"{span.path}:{span.start_line}-{span.end_line}",
-        text="\n".join(file_lines[span.start_line - 1 : span.end_line]),
+        text=span.text,
         metadata={
             "file_path": span.path,
             "start_line": span.start_line,
