@@ -66,6 +66,7 @@ REFILL_TRIES = 24        # exact fits tried after packing to use what budget the
 MODULE_FACTOR = 0.45     # module-level code is rarely what an issue is about
 CLASS_HEADER_FACTOR = 0.8  # a class docstring matches prose about any of its methods
 SIZE_PRIOR = 0.3         # longer units hold more of the logic that bugs live in
+W_NAME_WITHIN = 0.5      # a snake_case name from the report is part of the unit's name
 W_NAME_PARTS = 0.5       # the words of the unit's name appear in the query (``prepare_content_length``)
 CLASS_SIG_VALUE = 0.0    # a class line is worth nothing alone; methods pull it in
 IMPORT_SHARE = 0.02      # an import is worth this share of the best kept unit that uses it
@@ -220,12 +221,18 @@ def _rank(index: _Index, ev: Evidence) -> list[float]:
     """The fused lexical + evidence score of every unit."""
     scores = [W_LEXICAL * s for s in _lexical(index, ev)]
     evidence = [0.0] * len(index.units)
+    # names like ``as_set`` also point at ``_eval_as_set``: whole ``_``-separated words only
+    compound = [(f"_{n.strip('_')}_", v) for n, v in ev.names.items() if "_" in n.strip("_")]
     for i, u in enumerate(index.units):
         if u.kind == "module":
             continue
         strength = ev.names.get(u.name.lower())
         if strength:
             evidence[i] += W_NAME * strength
+        elif compound:
+            inner = f"_{u.name.lower().strip('_')}_"
+            part = max((v for n, v in compound if n in inner), default=0.0)
+            evidence[i] += W_NAME_WITHIN * part
         parts = [p for p in split_identifier(u.name)[1:] or split_identifier(u.name) if len(p) > 2]
         if parts:
             evidence[i] += W_NAME_PARTS * sum(p in ev.weights for p in parts) / len(parts)
