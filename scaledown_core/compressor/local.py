@@ -44,6 +44,7 @@ HOP_WEIGHT = 0.8  # a document named by the best sentences (a bridge entity) is 
 HOP_BODY_SHARE = 0.5  # bridge terms in a document's body count half as much as in its title
 HOP_SEEDS = 2  # how many best units seed the second hop
 HOP_TERMS = 12  # the rarest new terms of the seeds form the second-hop query
+CALLEE_SHARE = 0.6  # a function the best code unit calls scores at least this share of the caller
 EXACT_WEIGHT = 1.5  # a unit holding an identifier, number or quote from the prompt verbatim
 PRESERVE_WEIGHT = 10.0  # a unit holding one of ``preserve_words`` is kept before anything else
 KEYWORD_WEIGHT = 0.3  # preserve_keywords=True: a unit holding any prompt keyword
@@ -60,6 +61,9 @@ INSTRUCTION_WORDS = frozenset(
     describe summarize summarise tell list find return output""".split()
 )
 INSTRUCTION_WEIGHT = 0.15
+# First words that make a one-line prompt an instruction rather than a question.
+_IMPERATIVES = frozenset("extract answer give show identify read use summarize summarise".split())
+_ASKING_LABEL = re.compile(r"^(?:question|q|query|key)\s*:\s*", re.I)
 # rate="auto": keep the units scoring at least this share of the best score, within these bounds.
 AUTO_RELEVANCE = 0.45
 AUTO_MIN_RATE = 0.1
@@ -67,6 +71,9 @@ AUTO_MAX_RATE = 0.5
 # Packing priority: value per token is score * cost**(1 - SIZE_NEUTRALITY); at 1.0 the packer would
 # rank by score alone, at 0.0 by score per token (favouring short units). Mostly by score.
 SIZE_NEUTRALITY = 0.85
+# Below this rate a document's title is not shown with its sentences: the budget is better spent on
+# one more sentence (the title's entity is usually named in the document's sentences anyway).
+TITLES_MIN_RATE = 0.15
 
 _QUOTED = re.compile(r"\"([^\"\n]{2,200})\"|“([^”\n]{2,200})”|`([^`\n]{2,200})`|(?<!\w)'([^'\n]{2,100})'(?!\w)")
 _TOKEN = re.compile(r"[\w][\w.\-:/]*\w|\w")
@@ -102,24 +109,67 @@ def _exact_strings(prompt: str) -> list[str]:
 
 def _build_query(prompt: str, preserve_words: Sequence[str]) -> _Query:
     words = [_stem(t) for t in query_terms(prompt)]
+    # an instruction word is a search word when the question itself asks it ("what is its value?")
+    asked = {_stem(t) for line in _question_lines(prompt) for t in query_terms(line)}
+    weak = {t for t in words if t in _INSTRUCTION_STEMS and t not in asked}
     # the joined form of adjacent query words matches a document that writes them as one (gall bladder)
-    joined = [a + b for a, b in zip(words, words[1:]) if a not in INSTRUCTION_WORDS and b not in INSTRUCTION_WORDS]
+    joined = [a + b for a, b in zip(words, words[1:]) if a not in weak and b not in weak]
     qterms = list(dict.fromkeys(words + joined))
-    weights = {t: (INSTRUCTION_WEIGHT if t in INSTRUCTION_WORDS else 1.0) for t in qterms}
+    weights = {t: (INSTRUCTION_WEIGHT if t in weak else 1.0) for t in qterms}
     return _Query(qterms, weights, _exact_strings(prompt), list(preserve_words), prompt)
 
 
+def _question_lines(prompt: str) -> list[str]:
+    """The lines of the prompt that ask (end with "?" or start with "Question:"/"Q:"/"Key:").
+
+    A one-line prompt asks as a whole unless it reads as an instruction (no question mark and an
+    imperative first word such as "Extract" or "Answer").
+    """
+    lines = [ln.strip() for ln in prompt.splitlines() if ln.strip()]
+    asking = [ln for ln in lines if ln.endswith("?") or _ASKING_LABEL.match(ln)]
+    if asking:
+        return [_ASKING_LABEL.sub("", ln, count=1) for ln in asking]
+    if len(lines) == 1 and lines[0].split()[0].lower() not in INSTRUCTION_WORDS | _IMPERATIVES:
+        return lines
+    return []
+
+
 def _stem(term: str) -> str:
-    """A light plural/possessive stemmer, so that "greys" meets "Grey's" and "wins" meets "win"."""
+    """A light suffix stemmer, so that "greys" meets "Grey's", "died" meets "die", "played" "plays".
+
+    Only the suffixes whose removal rarely merges unrelated words: plurals and possessives, -ed,
+    -ing, and a final -e (so that "release" and "released" meet).
+    """
     if len(term) <= 3 or not term.isalpha():
         return term
+    stem = term
     if term.endswith("ies") and len(term) > 4:
-        return term[:-3] + "y"
-    if term.endswith(("sses", "xes", "ches", "shes")):
-        return term[:-2]
-    if term.endswith("s") and not term.endswith(("ss", "us", "is")):
-        return term[:-1]
-    return term
+        stem = term[:-3] + "y"
+    elif term.endswith("ied"):
+        stem = term[:-3] + "y" if len(term) > 4 else term[:-1]  # carried -> carry, died -> die
+    elif term.endswith(("sses", "xes", "ches", "shes")):
+        stem = term[:-2]
+    elif term.endswith("s") and not term.endswith(("ss", "us", "is")):
+        stem = term[:-1]
+    elif term.endswith("eed"):
+        stem = term
+    elif term.endswith("ed") and len(term) > 4:
+        stem = _undouble(term[:-2])
+    elif term.endswith("ing") and len(term) > 5:
+        stem = _undouble(term[:-3])
+    if stem.endswith("e") and len(stem) > 3:
+        stem = stem[:-1]
+    return stem
+
+
+def _undouble(stem: str) -> str:
+    """``stopp`` -> ``stop``: the doubled consonant an -ed/-ing suffix adds."""
+    if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "aeiouslz":
+        return stem[:-1]
+    return stem
+
+
+_INSTRUCTION_STEMS = frozenset(_stem(w) for w in INSTRUCTION_WORDS)
 
 
 def _stemmed_terms(text: str) -> list[str]:
@@ -153,9 +203,14 @@ class _Scorer:
         self.preserve_keywords = preserve_keywords
         self.embed_scores = embed_scores
         compounds = frozenset(t for t in query.terms if t.isalpha() and len(t) > 5)
-        self.unit_terms = [_with_compounds(_stemmed_terms(seg.unit_text(i)), compounds)
+        # a code unit is also named by its qualified name (a method by its class): "Client.charge"
+        self.unit_terms = [_with_compounds(_stemmed_terms(self._text(i)), compounds)
                            for i in range(len(seg.units))]
         self.block_terms = [self._block_terms(b.index) for b in seg.blocks]
+
+    def _text(self, i: int) -> str:
+        label = self.seg.labels.get(i)
+        return f"{label}\n{self.seg.unit_text(i)}" if label else self.seg.unit_text(i)
 
     def _block_terms(self, b: int) -> list[str]:
         block = self.seg.blocks[b]
@@ -178,6 +233,8 @@ class _Scorer:
             block_rel = self._with_block_embeddings(block_rel)
         if len(seg.blocks) > 1 and HOP_WEIGHT > 0:
             block_rel = self._second_hop(unit_rel, block_rel)
+        if seg.calls:
+            unit_rel = self._callees(unit_rel)
         nblocks = max(len(seg.blocks), 1)
         out: list[float] = []
         for i, u in enumerate(seg.units):
@@ -185,6 +242,24 @@ class _Scorer:
             score = UNIT_WEIGHT * unit_rel[i] + BLOCK_WEIGHT * block_rel[u.block]
             score += ORDER_PRIOR * (1.0 - u.block / nblocks) + (FIRST_UNIT_PRIOR if first_body else 0.0)
             out.append(score * HEADER_VALUE if u.kind == "header" else score)
+        return out
+
+    def _callees(self, unit_rel: list[float]) -> list[float]:
+        """Raise the functions the best code units call (the second hop of code)."""
+        seg = self.seg
+        by_name: dict[str, list[int]] = {}
+        for i, label in seg.labels.items():
+            by_name.setdefault(label.rsplit(".", 1)[-1], []).append(i)
+        top = max(unit_rel, default=0.0)
+        seeds = sorted(seg.calls, key=lambda i: -unit_rel[i])[:HOP_SEEDS]
+        out = list(unit_rel)
+        for i in seeds:
+            if unit_rel[i] <= 0:
+                continue
+            for name in seg.calls[i]:
+                for j in by_name.get(name, []):
+                    if j != i:
+                        out[j] = max(out[j], CALLEE_SHARE * min(unit_rel[i], top))
         return out
 
     def _with_block_embeddings(self, block_rel: list[float]) -> list[float]:
@@ -199,7 +274,7 @@ class _Scorer:
         exact = [re.compile(r"(?<![\w-])" + re.escape(e) + r"(?![\w-])", re.I) for e in q.exact]
         qset = set(t for t in q.terms if q.weights.get(t, 1.0) >= 1.0)
         for i in range(len(seg.units)):
-            text = seg.unit_text(i)
+            text = self._text(i)
             if exact:
                 hits = sum(1 for e in exact if e.search(text))
                 if hits:
@@ -346,7 +421,7 @@ class LocalCompressor:
         if n_context <= budget:
             content, kept = context, list(range(len(seg.units)))
         else:
-            kept = self._select(seg, scores, costs, budget)
+            kept = self._select(seg, scores, costs, budget, titles=chosen_rate > TITLES_MIN_RATE)
             content = seg.render(kept, self.elision_marker)
         self._check_preserved(seg, kept, query, warnings)
         output = content + suffix
@@ -401,15 +476,21 @@ class LocalCompressor:
         share = kept * 1.15 / n_context  # room for separators and markers
         return round(min(AUTO_MAX_RATE, max(AUTO_MIN_RATE, share)), 3)
 
-    def _select(self, seg: Segmentation, scores: list[float], costs: list[int], budget: int) -> list[int]:
+    def _select(self, seg: Segmentation, scores: list[float], costs: list[int], budget: int,
+                titles: bool = True) -> list[int]:
         # estimates are bare unit tokens; separators and markers are paid for by the exact measure
         sep_cost = 0
         candidates = []
         for i, u in enumerate(seg.units):
             header = seg.blocks[u.block].header
-            requires = (header,) if header is not None and header != i else ()
+            shown = titles or seg.blocks[u.block].kind != "prose"  # a JSON preamble, a table header stay
+            requires = (header,) if header is not None and header != i and shown else ()
+            if i in seg.parents:  # a method comes with its class header
+                requires += (seg.parents[i],)
             cost = costs[i] + sep_cost
-            value = max(scores[i], 1e-6) * cost ** SIZE_NEUTRALITY
+            # a title comes only with its block's body: alone it says little and costs tokens
+            is_title = u.kind == "header" and header == i and len(seg.blocks[u.block].units) > 1
+            value = 0.0 if is_title else max(scores[i], 1e-6) * cost ** SIZE_NEUTRALITY
             candidates.append(Candidate(key=i, value=value, cost=cost, requires=requires))
 
         def measure(keys: list[int]) -> int:

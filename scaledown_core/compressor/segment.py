@@ -107,6 +107,12 @@ class Segmentation:
     text: str
     blocks: list[Block]
     units: list[Unit]
+    labels: dict[int, str] = field(default_factory=dict)
+    """Names a unit stands for beyond its text: a code unit's qualified name (``Client.charge``)."""
+    parents: dict[int, int] = field(default_factory=dict)
+    """The unit shown with a unit (a method's class header)."""
+    calls: dict[int, list[str]] = field(default_factory=dict)
+    """The names a code unit calls (last dotted part: ``self.backoff`` -> ``backoff``)."""
 
     def unit_text(self, i: int) -> str:
         u = self.units[i]
@@ -223,6 +229,15 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     return [t for t in (_trim(text, a, b) for a, b in spans) if t[1] > t[0]]
 
 
+def _trim_lines(text: str, a: int, b: int) -> tuple[int, int]:
+    """``[a, b)`` without leading blank lines and trailing whitespace; indentation stays."""
+    a, b2 = _trim(text, a, b)
+    if b2 <= a:
+        return a, b2
+    line_start = text.rfind("\n", 0, a) + 1
+    return (line_start if line_start < a and text[line_start:a].strip() == "" else a), b2
+
+
 def _trim(text: str, a: int, b: int) -> tuple[int, int]:
     while a < b and text[a].isspace():
         a += 1
@@ -297,6 +312,9 @@ class _Builder:
         self.text = text
         self.blocks: list[Block] = []
         self.units: list[Unit] = []
+        self.labels: dict[int, str] = {}
+        self.parents: dict[int, int] = {}
+        self.calls: dict[int, list[str]] = {}
 
     def new_block(self, kind: BlockKind, start: int, end: int) -> Block:
         block = Block(index=len(self.blocks), kind=kind, start=start, end=end)
@@ -304,7 +322,10 @@ class _Builder:
         return block
 
     def add_unit(self, block: Block, start: int, end: int, kind: UnitKind) -> int:
-        start, end = _trim(self.text, start, end)
+        if kind == "code":  # a code unit keeps its indentation: trim whole blank lines only
+            start, end = _trim_lines(self.text, start, end)
+        else:
+            start, end = _trim(self.text, start, end)
         if end <= start:
             return -1
         unit = Unit(len(self.units), block.index, start, end, kind, len(block.units))
@@ -322,7 +343,7 @@ class _Builder:
         ]
         for b in blocks:
             b.index = remap[b.index]
-        return Segmentation(self.text, blocks, units)
+        return Segmentation(self.text, blocks, units, self.labels, self.parents, self.calls)
 
 
 def _paragraphs(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -489,8 +510,16 @@ def segment(text: str, code: bool | None = None) -> Segmentation:
         return b.done()
     if code or (code is None and _is_python(text)):
         block = b.new_block("code", 0, len(text))
-        for s, e in _code_units(text):
-            b.add_unit(block, s, e, "code")
+        owner: dict[str, int] = {}
+        for s, e, qualname, parent, calls in _code_units(text):
+            i = b.add_unit(block, s, e, "code")
+            if i < 0 or not qualname:
+                continue
+            b.labels[i] = qualname
+            b.calls[i] = calls
+            owner.setdefault(qualname, i)  # an oversized unit's first piece holds its head
+            if parent and parent in owner and owner[parent] != i:
+                b.parents[i] = owner[parent]
         return b.done()
     pending: tuple[int, int] | None = None
     for start, end in _paragraphs(text, 0, len(text)):
@@ -522,8 +551,10 @@ def _segment_json(b: _Builder, text: str, at: int) -> None:
     _json_units(b, root, block)
 
 
-def _code_units(text: str) -> list[tuple[int, int]]:
-    """Spans of AST units (functions, methods, class headers, module blocks) from the code model.
+def _code_units(text: str) -> list[tuple[int, int, str, str | None, list[str]]]:
+    """Spans of AST units (functions, methods, class headers, module blocks) from the code model,
+    each with its qualified name (empty for module blocks), its class's qualified name and the names
+    it calls.
 
     Oversized units are cut at their statement blocks; text the code model cannot parse falls back
     to top-level statements.
@@ -531,28 +562,32 @@ def _code_units(text: str) -> list[tuple[int, int]]:
     try:
         from ..code import parse_source
     except ImportError:  # the code model needs tree-sitter (a core dependency); be safe anyway
-        return _code_chunks(text, 0, len(text))
+        return [(s, e, "", None, []) for s, e in _code_chunks(text, 0, len(text))]
     sf = parse_source(text)
     starts = [0]
     for line in text.splitlines(keepends=True):
         starts.append(starts[-1] + len(line))
-    spans: list[tuple[int, int]] = []
+    by_key = {u.key: u for u in sf.units}
+    spans: list[tuple[int, int, str, str | None, list[str]]] = []
     for unit in sf.units:
         ranges = list(unit.regions)
         if unit.n_lines > CODE_BLOCK_LINES * 3:
             blocks = sf.blocks(unit)
             if blocks:
                 ranges = [unit.head] + [(b.start_line, b.end_line) for b in blocks]
+        name = "" if unit.kind == "module" else unit.qualname
+        parent = by_key[unit.parent].qualname if unit.parent in by_key else None
+        calls = list(dict.fromkeys(c.rsplit(".", 1)[-1] for c in unit.calls))
         for a, b in ranges:
-            spans.append((starts[a - 1], starts[min(b, len(starts) - 1)]))
-    spans.sort()
-    out: list[tuple[int, int]] = []
-    for s, e in spans:  # a block may repeat the head's lines: never show a line twice
+            spans.append((starts[a - 1], starts[min(b, len(starts) - 1)], name, parent, calls))
+    spans.sort(key=lambda t: (t[0], t[1]))
+    out: list[tuple[int, int, str, str | None, list[str]]] = []
+    for s, e, name, parent, calls in spans:  # a block may repeat the head's lines: never show a line twice
         if out and s < out[-1][1]:
             s = out[-1][1]
         if e > s and text[s:e].strip():
-            out.append((s, e))
-    return out or _code_chunks(text, 0, len(text))
+            out.append((s, e, name, parent, calls))
+    return out or [(s, e, "", None, []) for s, e in _code_chunks(text, 0, len(text))]
 
 
 def _is_python(text: str) -> bool:

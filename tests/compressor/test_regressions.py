@@ -1,0 +1,143 @@
+"""Regressions reported by users of LocalCompressor: verb forms, instruction words that are asked
+about, and code ranked by the same identifier-aware scoring as prose."""
+
+from __future__ import annotations
+
+import textwrap
+
+from scaledown_core import LocalCompressor
+from scaledown_core.tokens import count_tokens
+
+HUBBLE = "\n\n".join([
+    "Edwin Hubble\nEdwin Hubble was an American astronomer who showed that galaxies lie beyond the Milky "
+    "Way. He was born in Marshfield, Missouri, in 1889. Hubble studied law at Oxford as a Rhodes "
+    "Scholar. He worked at the Mount Wilson Observatory for most of his career. Hubble died on "
+    "September 28, 1953, in San Marino, California. The Hubble Space Telescope is named after him.",
+    "Mount Wilson Observatory\nThe observatory sits on Mount Wilson in the San Gabriel Mountains. Its "
+    "100-inch Hooker telescope was the largest in the world from 1917 to 1949. Edwin Hubble used it for "
+    "his measurements of galaxies. The site is open to visitors on weekends.",
+    "Space telescopes\nA space telescope works above the atmosphere. Hubble, launched in 1990, was the "
+    "first large optical one. Its mirror is 2.4 metres across. Servicing missions repaired it five times.",
+])
+
+
+def test_a_past_tense_verb_meets_its_base_form() -> None:
+    r = LocalCompressor(rate=0.2).compress(HUBBLE, "When did Hubble die?")
+    assert "Hubble died on September 28, 1953" in r.content
+
+
+def test_an_instruction_word_is_a_search_word_when_the_question_asks_it() -> None:
+    context = (
+        "Pi\nPi is a mathematical constant. It is the ratio of a circle's circumference to its diameter. "
+        "It appears in many formulae across mathematics and physics. Its value is approximately 3.14159. "
+        "It is an irrational number. The symbol was popularised by Leonhard Euler. "
+        "Pi Day is celebrated on March 14 in many countries. Schoolchildren often memorise its digits."
+    )
+    r = LocalCompressor(rate=0.3).compress(context, "Answer the question.\nQuestion: What is its value?")
+    assert "Its value is approximately 3.14159." in r.content
+
+
+def test_an_instruction_line_still_weighs_little() -> None:
+    data = "JSON data:\n{\n" + ",\n".join(f'  "k{i:03d}": "value {i}"' for i in range(80)) + "\n}"
+    r = LocalCompressor(rate=0.1).compress(
+        data, 'Extract the value corresponding to the specified key in the JSON object above.\nKey: "k042"')
+    assert '"k042": "value 42"' in r.content
+
+
+SHOP = textwrap.dedent('''\
+    """Shopping cart and payments."""
+
+    from __future__ import annotations
+
+    import random
+    import time
+
+    MAX_QUANTITY = 99
+    RETRYABLE_STATUS = {429, 502, 503, 504}
+    BASE_DELAY_SECONDS = 0.5
+
+
+    def format_sku(sku: str) -> str:
+        """Upper-case a stock keeping unit."""
+        return sku.strip().upper()
+
+
+    def is_gift_card(sku: str) -> bool:
+        """Gift cards start with GC-."""
+        return sku.startswith("GC-")
+
+
+    class Cart:
+        """The items a customer is about to buy."""
+
+        def __init__(self) -> None:
+            self.items: list[str] = []
+
+        def add(self, sku: str) -> None:
+            """Add one item."""
+            self.items.append(format_sku(sku))
+
+        def clear(self) -> None:
+            """Empty the cart."""
+            self.items = []
+
+
+    class PaymentDeclined(Exception):
+        """The card issuer refused the charge."""
+
+
+    class GatewayClient:
+        """A thin client of the payment gateway's HTTP API."""
+
+        def __init__(self, session, api_url: str, max_attempts: int = 4) -> None:
+            self.session = session
+            self.api_url = api_url
+            self.max_attempts = max_attempts
+
+        def charge(self, card_token: str, amount_cents: int) -> str:
+            """Charge ``amount_cents`` to the card; return the gateway's transaction id."""
+            for attempt in range(self.max_attempts):
+                response = self.session.post(
+                    f"{self.api_url}/charges", json={"card": card_token, "amount": amount_cents}
+                )
+                if response.status_code == 402:
+                    raise PaymentDeclined(response.json()["reason"])
+                if response.status_code not in RETRYABLE_STATUS:
+                    response.raise_for_status()
+                    return response.json()["transaction_id"]
+                time.sleep(backoff_delay(attempt))
+            raise RuntimeError("payment gateway unavailable after retries")
+
+        def refund(self, transaction_id: str) -> None:
+            """Refund a previous charge in full."""
+            self.session.post(f"{self.api_url}/refunds", json={"transaction": transaction_id})
+
+
+    def backoff_delay(attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt``: exponential with full jitter."""
+        return random.uniform(0, BASE_DELAY_SECONDS * 2**attempt)
+
+
+    def loyalty_points(total_cents: int) -> int:
+        """One point per whole dollar."""
+        return total_cents // 100
+    ''')
+
+
+def test_code_keeps_the_named_method_its_class_and_what_it_calls() -> None:
+    r = LocalCompressor().compress(SHOP, "How long does GatewayClient.charge wait between retries?")
+    out = r.content
+    assert "    def charge(self, card_token: str, amount_cents: int) -> str:" in out  # indentation kept
+    assert "class GatewayClient:" in out  # a method comes with its class header
+    assert "def backoff_delay(attempt: int) -> float:" in out  # called by the best unit
+    for unrelated in ("def is_gift_card", "def loyalty_points", "def clear"):
+        assert unrelated not in out
+    assert count_tokens(out) < count_tokens(SHOP)
+
+
+def test_kept_code_units_are_verbatim_source_lines() -> None:
+    r = LocalCompressor(rate=0.5).compress(SHOP, "how does the client wait between retries of a charge")
+    source_lines = set(SHOP.splitlines())
+    for line in r.content.splitlines():
+        assert line in source_lines or line == "…"
+    assert "def charge" in r.content
