@@ -228,7 +228,9 @@ class _Scorer:
         self._add_exact(unit_rel)
         if self.embed_scores is not None:
             unit_rel = [r + EMBEDDING_WEIGHT * e for r, e in zip(unit_rel, self.embed_scores)]
-        block_rel = _normalise(BM25(self.block_terms).scores(q.terms, q.weights))
+        # one block says nothing coarse: every unit would get the same lift and small ones would win
+        block_rel = _normalise(BM25(self.block_terms).scores(q.terms, q.weights)) if len(seg.blocks) > 1 \
+            else [0.0] * len(seg.blocks)
         if self.embed_scores is not None:
             block_rel = self._with_block_embeddings(block_rel)
         if len(seg.blocks) > 1 and HOP_WEIGHT > 0:
