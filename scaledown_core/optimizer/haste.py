@@ -105,6 +105,19 @@ _index_cache: "OrderedDict[tuple[Any, ...], _Index]" = OrderedDict()
 _index_lock = threading.Lock()
 
 
+def _line_tokens(counter: Any, lines: list[str]) -> list[int]:
+    """Tokens of each line alone; repeated lines (blank, ``return``, ``else:``) are counted once."""
+    # one line at a time: count_many's thread pool costs more than short lines do
+    known: dict[str, int] = {"": 0}
+    out: list[int] = []
+    for line in lines:
+        n = known.get(line)
+        if n is None:
+            n = known[line] = counter.count(line)
+        out.append(n)
+    return out
+
+
 def _build_index(files: list[SourceFile], model: str) -> _Index:
     counter = get_counter(model)
     units = [u for sf in files for u in sf.units]
@@ -113,8 +126,7 @@ def _build_index(files: list[SourceFile], model: str) -> _Index:
     by_line: dict[str, list[int]] = {}
     original = 0
     for sf in files:
-        # one line at a time: count_many's thread pool costs more than short lines do
-        line_tokens = [counter.count(line) for line in sf.lines]
+        line_tokens = _line_tokens(counter, sf.lines)
         original += counter.count(sf.text)
         owner: dict[int, int] = {}
         for u in sorted(sf.units, key=lambda u: u.kind != "class"):

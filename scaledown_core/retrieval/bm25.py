@@ -24,29 +24,35 @@ class BM25:
         self.doc_lens: list[int] = [len(doc) for doc in corpus]
         self.n_docs = len(self.doc_lens)
         self.avgdl = (sum(self.doc_lens) / self.n_docs) if self.n_docs else 0.0
-        df: Counter[str] = Counter()
-        for freqs in self.doc_freqs:
-            df.update(freqs.keys())
-        self.idf: dict[str, float] = {
-            term: math.log(1.0 + (self.n_docs - n + 0.5) / (n + 0.5)) for term, n in df.items()
-        }
+        self._norms: list[float] | None = None
         # term -> [(doc index, term frequency)]: scoring touches only documents that hold a term
         self.postings: dict[str, list[tuple[int, int]]] = {}
+        postings = self.postings
         for i, freqs in enumerate(self.doc_freqs):
             for term, tf in freqs.items():
-                self.postings.setdefault(term, []).append((i, tf))
+                hit = postings.get(term)
+                if hit is None:
+                    postings[term] = [(i, tf)]
+                else:
+                    hit.append((i, tf))
+        n_docs = self.n_docs
+        self.idf: dict[str, float] = {
+            term: math.log(1.0 + (n_docs - len(p) + 0.5) / (len(p) + 0.5)) for term, p in postings.items()
+        }
 
     def scores(self, query: Sequence[str], weights: dict[str, float] | None = None) -> list[float]:
         """One score per document; ``weights`` multiplies a query term's contribution (default 1)."""
         out = [0.0] * self.n_docs
         if not self.n_docs or not query or self.avgdl == 0:
             return out
+        if self._norms is None:
+            self._norms = [self.k1 * (1.0 - self.b + self.b * n / self.avgdl) for n in self.doc_lens]
         for term in query:
             idf = self.idf.get(term)
             if idf is None:
                 continue
-            w = idf * (weights.get(term, 1.0) if weights else 1.0)
+            w = idf * (weights.get(term, 1.0) if weights else 1.0) * (self.k1 + 1.0)
+            norms = self._norms
             for i, tf in self.postings[term]:
-                norm = self.k1 * (1.0 - self.b + self.b * self.doc_lens[i] / self.avgdl)
-                out[i] += w * tf * (self.k1 + 1.0) / (tf + norm)
+                out[i] += w * tf / (tf + norms[i])
         return out

@@ -49,16 +49,18 @@ def split_identifier(word: str) -> tuple[str, ...]:
     return tuple(seen)
 
 
+@lru_cache(maxsize=65536)
+def _word_terms(word: str, keep_stopwords: bool) -> tuple[str, ...]:
+    """The terms one word contributes (its parts, short and stop words removed)."""
+    return tuple(part for part in split_identifier(word)
+                 if (len(part) >= 2 or part.isdigit()) and (keep_stopwords or part not in STOPWORDS))
+
+
 def terms(text: str, keep_stopwords: bool = False) -> list[str]:
     """Every term of ``text``: identifiers with their parts, numbers, lower-cased words."""
     out: list[str] = []
-    for match in _WORD.finditer(text):
-        for part in split_identifier(match.group()):
-            if len(part) < 2 and not part.isdigit():
-                continue
-            if not keep_stopwords and part in STOPWORDS:
-                continue
-            out.append(part)
+    for word in _WORD.findall(text):
+        out.extend(_word_terms(word, keep_stopwords))
     return out
 
 
