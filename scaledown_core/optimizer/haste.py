@@ -512,7 +512,7 @@ def _selection(plan: _Plan, keys: list[tuple[str, str]]) -> dict[str | None, set
 
 
 def _spans(index: _Index, keys: list[tuple[str, str]], scores: list[float],
-           lines: dict[tuple[str, str], tuple[str | None, list[int]]]) -> list[SourceSpan]:
+           lines: dict[tuple[str, str], tuple[str | None, list[int]]], counter: Any) -> list[SourceSpan]:
     """One span per shown unit (a class line kept for a method's context and the whole header merge)."""
     shown: dict[str, set[int]] = {}
     for kind, ukey in keys:
@@ -526,10 +526,11 @@ def _spans(index: _Index, keys: list[tuple[str, str]], scores: list[float],
         fi = index.by_path[u.path]
         own = u.line_numbers()
         kept = [n for n in own if n in visible] or sorted(visible)
+        text = shown_text(fi.sf, u, kept)
         spans.append(SourceSpan(
             path=u.path, start_line=min(kept), end_line=max(kept), name=u.qualname,
             score=round(scores[i], 4), kind=u.kind, partial=len(kept) < len(own),
-            tokens=sum(fi.line_tokens[n - 1] for n in kept), text=shown_text(fi.sf, u, kept)))
+            tokens=counter.count(text), text=text))
     return spans
 
 
@@ -727,7 +728,7 @@ class HasteOptimizer:
                 index: _Index | None = None, ev: Evidence | None = None) -> OptimizedContext:
         spans: list[SourceSpan] = []
         if index is not None:
-            spans = _spans(index, keys, scores, lines)
+            spans = _spans(index, keys, scores, lines, get_counter(self.target_model))
         order = {sf.path: j for j, sf in enumerate(files)}
         spans.sort(key=lambda s: (order.get(s.path, 0), s.start_line))
         extra: dict[str, Any] = {"ranked_units": sorted(spans, key=lambda s: -s.score)}

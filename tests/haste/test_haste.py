@@ -138,6 +138,15 @@ def test_partial_span_text_marks_what_was_left_out() -> None:
     assert "    total += weight_150 * price_150" in lines
     assert "    " + ELISION in lines
     assert span.text == result.content
+    assert span.tokens == count_tokens(span.text, "gpt-4o")
+
+
+def test_span_tokens_count_the_span_text_exactly() -> None:
+    result = HasteOptimizer(target_model="gpt-3.5-turbo").optimize(
+        query="Invoice.rows pads the SKU column wrongly", file_path=PACKAGE / "pricing.py", max_tokens=200)
+    assert result.spans
+    for span in result.spans + result.metrics.extra["ranked_units"]:
+        assert span.tokens == count_tokens(span.text, "gpt-3.5-turbo"), span.name
 
 
 def test_call_graph_expansion_brings_callees() -> None:
