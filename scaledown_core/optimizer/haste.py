@@ -19,7 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..code import CodeBase, CodeUnit, SourceFile, load_sources, parse_source, render, shown_text, unit_lines
+from ..code import CodeBase, CodeUnit, SourceFile, render, shown_text, unit_lines
 from ..code.model import Block
 from ..exceptions import OptimizerError
 from ..retrieval.bm25 import BM25
@@ -28,6 +28,7 @@ from ..retrieval.text import split_identifier, terms as text_terms
 from ..tokens import get_counter
 from ..types import OptimizationMetrics, OptimizedContext, SourceSpan
 from ._evidence import Evidence, read_query
+from ._inputs import check_arguments, is_multi, load_inputs
 
 __all__ = ["HasteOptimizer"]
 
@@ -620,12 +621,13 @@ class HasteOptimizer:
         The output never exceeds ``max_tokens`` (default ``hard_cap``) ``target_model`` tokens.
         """
         started = time.perf_counter()
-        budget = self._check(context, query, file_path, max_tokens)
+        budget = check_arguments(context, query, file_path, max_tokens, default_budget=self.hard_cap)
+        assert budget is not None  # hard_cap is a positive integer
         warnings: list[str] = []
         if kwargs:
             warnings.append(f"ignored unknown arguments: {', '.join(sorted(kwargs))}")
-        files = self._sources(context, file_path, warnings)
-        return self._select(files, str(query), budget, warnings, started, multi=self._is_multi(file_path))
+        files = load_inputs(context, file_path, warnings)
+        return self._select(files, str(query), budget, warnings, started, multi=is_multi(file_path))
 
     async def aoptimize(
         self,
@@ -639,40 +641,6 @@ class HasteOptimizer:
         return await asyncio.to_thread(self.optimize, context, query, file_path, max_tokens, **kwargs)
 
     # ----------------------------------------------------------------- stages
-    def _check(self, context: Any, query: Any, file_path: Any, max_tokens: Any) -> int:
-        if query is None or not isinstance(query, str):
-            raise ValueError("query is required: pass the question or issue text the code should answer")
-        if not query.strip():
-            raise ValueError("query must be a non-empty string")
-        if not isinstance(context, str):
-            raise TypeError(f"context must be a string; got {type(context).__name__}")
-        if context and file_path not in (None, "", []):
-            raise ValueError("give either context or file_path, not both")
-        if max_tokens is None:
-            return self.hard_cap
-        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
-            raise TypeError(f"max_tokens must be an integer; got {type(max_tokens).__name__}")
-        if max_tokens <= 0:
-            raise ValueError(f"max_tokens must be a positive number of tokens; got {max_tokens}")
-        return max_tokens
-
-    @staticmethod
-    def _is_multi(file_path: Any) -> bool:
-        if file_path in (None, "", []):
-            return False
-        if isinstance(file_path, (list, tuple)):
-            return len(file_path) > 1 or any(os.path.isdir(p) for p in file_path)
-        return os.path.isdir(file_path)
-
-    @staticmethod
-    def _sources(context: str, file_path: Any, warnings: list[str]) -> list[SourceFile]:
-        if file_path in (None, "", []):
-            return [parse_source(context)] if context.strip() else []
-        files = load_sources(file_path, warnings)
-        for sf in files:
-            warnings.extend(w for w in sf.warnings if w not in warnings)
-        return files
-
     def _select(self, files: list[SourceFile], query: str, budget: int, warnings: list[str], started: float,
                 multi: bool) -> OptimizedContext:
         counter = get_counter(self.target_model)

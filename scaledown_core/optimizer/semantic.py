@@ -22,12 +22,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..code import CodeUnit, SourceFile, load_sources, parse_source, render, shown_text, unit_lines
+from ..code import CodeUnit, SourceFile, render, shown_text, unit_lines
 from ..exceptions import OptimizerError
 from ..retrieval.embedding_cache import CacheStats
 from ..retrieval.packer import Candidate, pack
 from ..tokens import get_counter
 from ..types import OptimizationMetrics, OptimizedContext, SourceSpan
+from ._inputs import check_arguments, is_multi, load_inputs
 
 __all__ = ["SemanticOptimizer", "DEFAULT_MODEL"]
 
@@ -376,12 +377,12 @@ class SemanticOptimizer:
         do not fit whole are shown in part (head plus their best-matching window) or left out.
         """
         started = time.perf_counter()
-        budget = _check(context, query, file_path, max_tokens)
+        budget = check_arguments(context, query, file_path, max_tokens, default_budget=None)
         warnings: list[str] = []
         if kwargs:
             warnings.append(f"ignored unknown arguments: {', '.join(sorted(kwargs))}")
-        files = _sources(context, file_path, warnings)
-        return self._select(files, str(query), budget, warnings, started, _is_multi(file_path))
+        files = load_inputs(context, file_path, warnings)
+        return self._select(files, str(query), budget, warnings, started, is_multi(file_path))
 
     async def aoptimize(
         self,
@@ -473,42 +474,6 @@ class SemanticOptimizer:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _check(context: Any, query: Any, file_path: Any, max_tokens: Any) -> int | None:
-    if query is None or not isinstance(query, str):
-        raise ValueError("query is required: pass the question the code should answer")
-    if not query.strip():
-        raise ValueError("query must be a non-empty string")
-    if not isinstance(context, str):
-        raise TypeError(f"context must be a string; got {type(context).__name__}")
-    if context and file_path not in (None, "", []):
-        raise ValueError("give either context or file_path, not both")
-    if max_tokens is None:
-        return None
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
-        raise TypeError(f"max_tokens must be an integer; got {type(max_tokens).__name__}")
-    if max_tokens <= 0:
-        raise ValueError(f"max_tokens must be a positive number of tokens; got {max_tokens}")
-    return max_tokens
-
-
-def _is_multi(file_path: Any) -> bool:
-    if file_path in (None, "", []):
-        return False
-    if isinstance(file_path, (list, tuple)):
-        return len(file_path) > 1 or any(os.path.isdir(p) for p in file_path)
-    return os.path.isdir(file_path)
-
-
-def _sources(context: str, file_path: Any, warnings: list[str]) -> list[SourceFile]:
-    if file_path in (None, "", []):
-        files = [parse_source(context)] if context.strip() else []
-    else:
-        files = load_sources(file_path, warnings)
-    for sf in files:
-        warnings.extend(w for w in sf.warnings if w not in warnings)
-    return files
 
 
 def _plan(index: _Index, top: list[int], scores: list[float], best: list[int]) -> _Plan:

@@ -1,0 +1,52 @@
+"""Argument checks and input loading shared by the optimizers (one home for the stage protocol's inputs)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..code import SourceFile, load_sources, parse_source
+
+__all__ = ["check_arguments", "is_multi", "load_inputs"]
+
+_NO_PATH: tuple[Any, ...] = (None, "", [])
+
+
+def check_arguments(context: Any, query: Any, file_path: Any, max_tokens: Any,
+                    default_budget: int | None) -> int | None:
+    """The budget to use (``default_budget`` when ``max_tokens`` is None); misuse raises ValueError/TypeError."""
+    if query is None or not isinstance(query, str):
+        raise ValueError("query is required: pass the question or issue text the code should answer")
+    if not query.strip():
+        raise ValueError("query must be a non-empty string")
+    if not isinstance(context, str):
+        raise TypeError(f"context must be a string; got {type(context).__name__}")
+    if context and file_path not in _NO_PATH:
+        raise ValueError("give either context or file_path, not both")
+    if max_tokens is None:
+        return default_budget
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
+        raise TypeError(f"max_tokens must be an integer; got {type(max_tokens).__name__}")
+    if max_tokens <= 0:
+        raise ValueError(f"max_tokens must be a positive number of tokens; got {max_tokens}")
+    return max_tokens
+
+
+def is_multi(file_path: Any) -> bool:
+    """Whether the input is several files (a folder or a list of more than one path): output gets file headers."""
+    if file_path in _NO_PATH:
+        return False
+    if isinstance(file_path, (list, tuple)):
+        return len(file_path) > 1 or any(os.path.isdir(p) for p in file_path)
+    return os.path.isdir(file_path)
+
+
+def load_inputs(context: str, file_path: Any, warnings: list[str]) -> list[SourceFile]:
+    """The parsed sources: ``file_path`` when given, else ``context``; their load warnings go to ``warnings``."""
+    if file_path in _NO_PATH:
+        files = [parse_source(context)] if context.strip() else []
+    else:
+        files = load_sources(file_path, warnings)
+    for sf in files:
+        warnings.extend(w for w in sf.warnings if w not in warnings)
+    return files
