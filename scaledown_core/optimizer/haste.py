@@ -352,18 +352,57 @@ def _cost(fi: _FileIndex, lines: list[int]) -> int:
     return int(raw * LINE_JOIN_SCALE) + MARKER_TOKENS * (gaps + 1)
 
 
-def _block_score(index: _Index, unit: CodeUnit, k: int, block: Block, ev: Evidence) -> float:
+def _block_terms(index: _Index, unit: CodeUnit, k: int, block: Block) -> set[str]:
     key = (unit.key, k)
     bt = index.block_terms.get(key)
-    sf = index.by_path[unit.path].sf
     if bt is None:
+        sf = index.by_path[unit.path].sf
         bt = set(text_terms(sf.text_of(list(range(block.start_line, block.end_line + 1)))))
         index.block_terms[key] = bt
-    score = sum(ev.weights.get(t, 0.0) * index.bm25.idf.get(t, 0.0) for t in bt if t in ev.weights)
-    for n in range(block.start_line, block.end_line + 1):
-        if sf.lines[n - 1].strip() in ev.code_lines:
-            score += 10.0
+    return bt
+
+
+def _group_score(index: _Index, unit: CodeUnit, group: list[int], blocks: tuple[Block, ...],
+                 ev: Evidence) -> float:
+    """How well a run of blocks matches the query: idf-weighted query terms, verbatim snippet lines."""
+    sf = index.by_path[unit.path].sf
+    bt: set[str] = set()
+    for k in group:
+        bt |= _block_terms(index, unit, k, blocks[k])
+    score = sum(ev.weights[t] * index.bm25.idf.get(t, 0.0) for t in bt if t in ev.weights)
+    for k in group:
+        for n in range(blocks[k].start_line, blocks[k].end_line + 1):
+            if sf.lines[n - 1].strip() in ev.code_lines:
+                score += 10.0
     return score
+
+
+def _is_comment(sf: SourceFile, block: Block) -> bool:
+    return all(sf.lines[n - 1].lstrip().startswith("#") or not sf.lines[n - 1].strip()
+               for n in range(block.start_line, block.end_line + 1))
+
+
+def _block_groups(sf: SourceFile, blocks: tuple[Block, ...]) -> list[list[int]]:
+    """Blocks as shown together: comment lines go with the statement right below them.
+
+    A comment describes the code under it, so the two are scored and shown as one: a comment that
+    matches the query brings the statement it explains, and no comment is shown without its code.
+    """
+    groups: list[list[int]] = []
+    pending: list[int] = []
+    for k, block in enumerate(blocks):
+        if pending:
+            last = blocks[pending[-1]]
+            if block.context != last.context or block.start_line > last.end_line + 2:
+                groups.extend([j] for j in pending)
+                pending = []
+        if _is_comment(sf, block):
+            pending.append(k)
+            continue
+        groups.append(pending + [k])
+        pending = []
+    groups.extend([j] for j in pending)
+    return groups
 
 
 def _signature_lines(unit: CodeUnit) -> list[int]:
@@ -382,7 +421,8 @@ def _partial_lines(index: _Index, unit: CodeUnit, ev: Evidence, limit: int) -> l
     if not blocks:
         return None
     fi = index.by_path[unit.path]
-    ranked = sorted(range(len(blocks)), key=lambda k: -_block_score(index, unit, k, blocks[k], ev))
+    groups = _block_groups(sf, blocks)
+    ranked = sorted(groups, key=lambda g: -_group_score(index, unit, g, blocks, ev))
     head = unit_lines(unit, [])
     if _cost(fi, head) > limit * HEAD_SHARE:
         head = _signature_lines(unit)
@@ -391,10 +431,11 @@ def _partial_lines(index: _Index, unit: CodeUnit, ev: Evidence, limit: int) -> l
     shown = set(head)
     lines = head
     chosen = False
-    for k in ranked:
-        trial = sorted(shown.union(blocks[k].line_numbers()))
+    for group in ranked:
+        group_lines = [n for k in group for n in blocks[k].line_numbers()]
+        trial = sorted(shown.union(group_lines))
         if _cost(fi, trial) <= limit:
-            shown.update(blocks[k].line_numbers())
+            shown.update(group_lines)
             lines = trial
             chosen = True
     return lines if chosen else None

@@ -204,6 +204,21 @@ def test_partial_view_when_unit_exceeds_what_is_left() -> None:
     assert result.metrics.optimized_tokens <= 100
 
 
+def test_partial_view_shows_a_matching_comment_with_the_statement_it_explains() -> None:
+    steps = "\n".join(f"    value_{i} = compute_{i}(value_{i - 1})" for i in range(1, 120))
+    src = (f"def huge(value_0):\n{steps}\n"
+           "    # leading gamma matrices without contractions are put in front\n"
+           "    result = prefix_list + value_119\n"
+           f"{steps.replace('value_', 'other_')}\n    return result\n")
+    result = HasteOptimizer(soft_cap=300).optimize(
+        context=src, query="leading gamma matrices without contractions come out reversed", max_tokens=200)
+    lines = result.content.splitlines()
+    comment = "    # leading gamma matrices without contractions are put in front"
+    assert comment in lines
+    assert lines[lines.index(comment) + 1] == "    result = prefix_list + value_119"
+    assert result.metrics.optimized_tokens <= 200
+
+
 def test_default_budget_is_hard_cap() -> None:
     big = "\n\n".join(f"def f{i}(x):\n    return x + {i}  # {'pad ' * 20}" for i in range(300))
     result = HasteOptimizer(hard_cap=250).optimize(context=big, query="f7 adds the wrong constant")
