@@ -471,7 +471,9 @@ class _Builder:
         from tree_sitter import QueryCursor
 
         captures = QueryCursor(_query()).captures(root)
-        calls = [(_row(n), self.node_text(n)) for n in captures.get("callee", [])]
+        # py-tree-sitter returns captures in an order that changes from parse to parse: sort by position
+        callees = sorted(captures.get("callee", []), key=lambda n: n.start_byte)
+        calls = [(_row(n), self.node_text(n)) for n in callees]
         imports: dict[str, str] = {}
         for node in sorted(captures.get("import", []), key=lambda n: n.start_byte):
             self.read_import(node, imports)
