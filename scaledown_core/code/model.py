@@ -296,7 +296,7 @@ class _Builder:
         return self.data[node.start_byte:node.end_byte].decode("utf-8", "replace")
 
     def lines_text(self, regions: tuple[tuple[int, int], ...]) -> str:
-        return "\n".join(self.lines[n - 1] for a, b in regions for n in range(a, b + 1))
+        return "\n".join([line for a, b in regions for line in self.lines[a - 1:b]])
 
     def make_key(self, qualname: str, line: int) -> str:
         base = f"{self.path}::{qualname}" if self.path else qualname
@@ -471,7 +471,9 @@ class _Builder:
         from tree_sitter import QueryCursor
 
         captures = QueryCursor(_query()).captures(root)
-        calls = [(_row(n), self.node_text(n)) for n in captures.get("callee", [])]
+        # py-tree-sitter returns captures in an order that changes from parse to parse: sort by position
+        callees = sorted(captures.get("callee", []), key=lambda n: n.start_byte)
+        calls = [(_row(n), self.node_text(n)) for n in callees]
         imports: dict[str, str] = {}
         for node in sorted(captures.get("import", []), key=lambda n: n.start_byte):
             self.read_import(node, imports)
@@ -510,8 +512,7 @@ class _Builder:
         # class headers first so that a method's lines are claimed by the method
         for unit in sorted(self.units, key=lambda u: u.kind != "class"):
             for a, b in unit.regions:
-                for n in range(a, b + 1):
-                    owner[n] = unit
+                owner.update(dict.fromkeys(range(a, b + 1), unit))
         seen: dict[str, set[str]] = {}
         for row, callee in calls:
             unit = owner.get(row)

@@ -35,15 +35,15 @@ def _render_file(sf: SourceFile, chosen: list[int], out: list[str]) -> None:
         if n < 1 or n > len(lines):
             continue
         if n > prev + 1:
-            gap = [g for g in range(prev + 1, n) if lines[g - 1].strip()]
-            if gap:
-                out.append(_indent(lines[gap[0] - 1]) + ELISION)
+            hidden = next((g for g in range(prev + 1, n) if lines[g - 1].strip()), None)
+            if hidden is not None:
+                out.append(_indent(lines[hidden - 1]) + ELISION)
             elif prev:  # only blank lines between two shown lines: keep the first
                 out.append(lines[prev])
         out.append(lines[n - 1])
         prev = n
-    if prev and any(line.strip() for line in lines[prev:]):
-        rest = next(line for line in lines[prev:] if line.strip())
+    rest = next((line for line in lines[prev:] if line.strip()), None) if prev else None
+    if rest is not None:
         out.append(_indent(rest) + ELISION)
 
 

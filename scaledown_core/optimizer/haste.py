@@ -17,6 +17,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 from ..code import CodeBase, CodeUnit, SourceFile, render, shown_text, unit_lines
@@ -107,16 +108,13 @@ _index_lock = threading.Lock()
 
 
 def _line_tokens(counter: Any, lines: list[str]) -> list[int]:
-    """Tokens of each line alone; repeated lines (blank, ``return``, ``else:``) are counted once."""
-    # one line at a time: count_many's thread pool costs more than short lines do
-    known: dict[str, int] = {"": 0}
-    out: list[int] = []
-    for line in lines:
-        n = known.get(line)
-        if n is None:
-            n = known[line] = counter.count(line)
-        out.append(n)
-    return out
+    """Tokens of each line alone."""
+    return counter.count_each(lines)
+
+
+def _span_tokens(line_tokens: list[int], regions: tuple[tuple[int, int], ...]) -> int:
+    """Tokens of the lines in ``regions``, each counted alone plus one for its newline."""
+    return sum(sum(line_tokens[a - 1:b]) + b - a + 1 for a, b in regions)
 
 
 def _build_index(files: list[SourceFile], model: str) -> _Index:
@@ -131,16 +129,13 @@ def _build_index(files: list[SourceFile], model: str) -> _Index:
         original += counter.count(sf.text)
         owner: dict[int, int] = {}
         for u in sorted(sf.units, key=lambda u: u.kind != "class"):
-            for n in u.line_numbers():
-                owner[n] = pos[u.key]
-        starts: list[int] = []
-        offset = 0
-        for line in sf.lines:
-            starts.append(offset)
-            offset += len(line) + 1
+            for a, b in u.regions:
+                owner.update(dict.fromkeys(range(a, b + 1), pos[u.key]))
+        starts = list(accumulate([len(line) + 1 for line in sf.lines], initial=0))[:-1]
         by_path[sf.path] = _FileIndex(sf, line_tokens, "\n".join(sf.lines).lower(), starts, owner)
+        lines = sf.lines
         for n, i in owner.items():
-            s = sf.lines[n - 1].strip()
+            s = lines[n - 1].strip()
             if len(s) >= 8:
                 lst = by_line.setdefault(s, [])
                 if not lst or lst[-1] != i:
@@ -148,9 +143,7 @@ def _build_index(files: list[SourceFile], model: str) -> _Index:
     by_name: dict[str, list[int]] = {}
     for i, u in enumerate(units):
         by_name.setdefault(u.name.lower(), []).append(i)
-    unit_tokens = [
-        sum(by_path[u.path].line_tokens[n - 1] + 1 for n in u.line_numbers()) for u in units
-    ]
+    unit_tokens = [_span_tokens(by_path[u.path].line_tokens, u.regions) for u in units]
     return _Index(files, CodeBase(files), units, pos, BM25([u.terms for u in units]), unit_tokens,
                   by_path, by_line, by_name, original)
 
@@ -347,8 +340,9 @@ class _Plan:
 
 
 def _cost(fi: _FileIndex, lines: list[int]) -> int:
-    gaps = sum(1 for a, b in zip(lines, lines[1:]) if b > a + 1)
-    raw = sum(fi.line_tokens[n - 1] + 1 for n in lines)
+    gaps = sum([b > a + 1 for a, b in zip(lines, lines[1:])])
+    line_tokens = fi.line_tokens
+    raw = sum([line_tokens[n - 1] for n in lines]) + len(lines)
     return int(raw * LINE_JOIN_SCALE) + MARKER_TOKENS * (gaps + 1)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from itertools import chain
 from typing import Sequence
 
 __all__ = ["BM25"]
@@ -25,20 +26,19 @@ class BM25:
         self.n_docs = len(self.doc_lens)
         self.avgdl = (sum(self.doc_lens) / self.n_docs) if self.n_docs else 0.0
         self._norms: list[float] | None = None
-        # term -> [(doc index, term frequency)]: scoring touches only documents that hold a term
-        self.postings: dict[str, list[tuple[int, int]]] = {}
-        postings = self.postings
-        for i, freqs in enumerate(self.doc_freqs):
-            for term, tf in freqs.items():
-                hit = postings.get(term)
-                if hit is None:
-                    postings[term] = [(i, tf)]
-                else:
-                    hit.append((i, tf))
+        # term -> [(doc index, term frequency)], built on first use: a query touches few terms
+        self._postings: dict[str, list[tuple[int, int]]] = {}
         n_docs = self.n_docs
+        doc_counts = Counter(chain.from_iterable(self.doc_freqs))
         self.idf: dict[str, float] = {
-            term: math.log(1.0 + (n_docs - len(p) + 0.5) / (len(p) + 0.5)) for term, p in postings.items()
+            term: math.log(1.0 + (n_docs - n + 0.5) / (n + 0.5)) for term, n in doc_counts.items()
         }
+
+    def _posting(self, term: str) -> list[tuple[int, int]]:
+        hit = self._postings.get(term)
+        if hit is None:
+            hit = self._postings[term] = [(i, f[term]) for i, f in enumerate(self.doc_freqs) if term in f]
+        return hit
 
     def scores(self, query: Sequence[str], weights: dict[str, float] | None = None) -> list[float]:
         """One score per document; ``weights`` multiplies a query term's contribution (default 1)."""
@@ -53,6 +53,6 @@ class BM25:
                 continue
             w = idf * (weights.get(term, 1.0) if weights else 1.0) * (self.k1 + 1.0)
             norms = self._norms
-            for i, tf in self.postings[term]:
+            for i, tf in self._posting(term):
                 out[i] += w * tf / (tf + norms[i])
         return out

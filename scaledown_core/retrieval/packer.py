@@ -34,6 +34,8 @@ class Candidate(Generic[K]):
 
 def _closure(c: Candidate[K], by_key: dict[K, Candidate[K]], chosen: set[K]) -> list[Candidate[K]]:
     """``c`` and every requirement not chosen yet, requirements first."""
+    if not c.requires:  # most candidates: no walk needed
+        return [] if c.key in chosen else [c]
     out: list[Candidate[K]] = []
     seen: set[K] = set()
 

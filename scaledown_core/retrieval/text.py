@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import chain
 
 __all__ = ["terms", "query_terms", "split_identifier", "STOPWORDS"]
 
@@ -29,6 +30,8 @@ STOPWORDS = frozenset(
 @lru_cache(maxsize=65536)
 def split_identifier(word: str) -> tuple[str, ...]:
     """The lower-case parts of one identifier or dotted name, the whole form first."""
+    if word.isascii() and word.isalpha() and word.islower():  # most words: nothing to split
+        return (word,)
     whole = word.lower()
     parts: list[str] = [whole]
     for dotted in word.split("."):
@@ -37,7 +40,9 @@ def split_identifier(word: str) -> tuple[str, ...]:
         for snake in dotted.split("_"):
             if not snake:
                 continue
-            pieces = _CAMEL.findall(snake) or [snake]
+            # a lower-case word is one piece; only mixed case and digits need the regex
+            pieces = [snake] if snake.isalpha() and snake.islower() and snake.isascii() else (
+                _CAMEL.findall(snake) or [snake])
             if len(pieces) > 1 or snake.lower() != dotted.lower():
                 parts.append(snake.lower())
             if len(pieces) > 1:
@@ -49,19 +54,24 @@ def split_identifier(word: str) -> tuple[str, ...]:
     return tuple(seen)
 
 
+# One cache per stopword mode, keyed by the word alone: identifiers repeat massively within and
+# across files, and a one-argument cache can be mapped over a word list without a Python frame.
 @lru_cache(maxsize=65536)
-def _word_terms(word: str, keep_stopwords: bool) -> tuple[str, ...]:
-    """The terms one word contributes (its parts, short and stop words removed)."""
-    return tuple(part for part in split_identifier(word)
-                 if (len(part) >= 2 or part.isdigit()) and (keep_stopwords or part not in STOPWORDS))
+def _content_terms(word: str) -> tuple[str, ...]:
+    """The terms one word contributes: its parts, short and stop words removed."""
+    return tuple([p for p in split_identifier(word) if (len(p) >= 2 or p.isdigit()) and p not in STOPWORDS])
+
+
+@lru_cache(maxsize=65536)
+def _all_terms(word: str) -> tuple[str, ...]:
+    """The terms one word contributes: its parts, short words removed."""
+    return tuple([p for p in split_identifier(word) if len(p) >= 2 or p.isdigit()])
 
 
 def terms(text: str, keep_stopwords: bool = False) -> list[str]:
     """Every term of ``text``: identifiers with their parts, numbers, lower-cased words."""
-    out: list[str] = []
-    for word in _WORD.findall(text):
-        out.extend(_word_terms(word, keep_stopwords))
-    return out
+    word_terms = _all_terms if keep_stopwords else _content_terms
+    return list(chain.from_iterable(map(word_terms, _WORD.findall(text))))
 
 
 def query_terms(text: str) -> list[str]:

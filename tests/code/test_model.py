@@ -162,6 +162,16 @@ def test_terms_calls_references(sample):
     assert "os.path.join" in top.calls and "h" in top.calls
 
 
+def test_calls_keep_source_order_on_every_parse():
+    # tree-sitter hands captures back in a different order from one parse to the next
+    from scaledown_core.code import clear_cache
+
+    source = "def f():\n    a()\n    b.c()\n    d(e(), g.h())\n    a()\n"
+    for _ in range(20):
+        clear_cache()
+        assert parse_source(source).units[0].calls == ["a", "b.c", "d", "e", "g.h"]
+
+
 def test_call_graph_scope(sample):
     cb = CodeBase([sample])
     key = "pkg/mod.py::"

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import logging
 import socket
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scaledown_core.tokens import TokenCounter, count_tokens, encoding_name_for, get_counter
 
@@ -90,3 +93,25 @@ def test_one_megabyte_counts() -> None:
     text = "def compress(context, prompt):\n    return context[:10]  # é\n" * 17_000
     assert len(text) > 1_000_000
     assert count_tokens(text) > 100_000
+
+
+# Characters that sit on every pre-tokeniser rule the joined count relies on: letters, digits (runs of
+# 1-3), spaces and tabs, punctuation that absorbs newlines and slashes, contractions, and non-ASCII.
+_LINE_ALPHABET = "aZq19_ (/)'\"s.t\t:#-=\\,!~lLvdmre0é中\r"
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "gpt-4"])
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.text(alphabet=_LINE_ALPHABET, max_size=14), max_size=40))
+def test_count_each_matches_count_line_by_line(model: str, lines: list[str]) -> None:
+    counter = get_counter(model)
+    assert counter.count_each(lines) == [counter.count(line) for line in lines]
+
+
+def test_count_each_counts_source_lines_in_one_pass() -> None:
+    source = Path(__file__).read_text(encoding="utf-8").split("\n") + ["x = 1234", "é = 1  ", "   ", ""]
+    counter = get_counter("gpt-4o")
+    joinable = [line for line in dict.fromkeys(source) if line and line.isascii() and not line[-1].isspace()]
+    # the joined pass must have counted every plain line (no fallback), and agree with count
+    assert set(counter._count_joined(joinable)) == set(joinable)
+    assert counter.count_each(source) == [counter.count(line) for line in source]
