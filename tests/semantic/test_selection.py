@@ -59,6 +59,17 @@ def test_long_units_are_split_not_truncated(make_fake) -> None:
     assert result.metrics.extra["windows"] == len(docs)
 
 
+def test_a_query_longer_than_the_model_is_read_from_its_start(make_fake, billing_source: str) -> None:
+    fake = make_fake(max_seq_tokens=9)  # 7 words after the special tokens
+    # the gist first, then a long log that mentions something else: the gist decides
+    query = "refund payment refund payment refund\n" + "\n".join(["shipping weight shipping"] * 30)
+    result = SemanticOptimizer(embedder=fake, top_k=1).optimize(context=billing_source, query=query)
+    assert _names(result.spans) == ["refund_payment"]
+    assert result.metrics.extra["query_truncated"] is True
+    short = SemanticOptimizer(embedder=fake, top_k=1).optimize(context=billing_source, query="refund a payment")
+    assert short.metrics.extra["query_truncated"] is False
+
+
 def test_a_budget_too_small_for_a_unit_shows_its_best_part(make_fake) -> None:
     filler = "\n".join(f"    step_{i} = total + {i}" for i in range(80))
     source = ("def settle(total):\n    \"\"\"Settle the account.\"\"\"\n" + filler
