@@ -52,7 +52,11 @@ EMBEDDING_WEIGHT = 1.0  # cosine similarity (min-max normalised) when embeddings
 # Units embedded per context (the best lexical candidates): about 3x what rate 0.25 keeps of a
 # 2,000-token context, so that paraphrases the lexical scores missed can still climb in.
 EMBED_CANDIDATES = 48
-FIRST_UNIT_PRIOR = 0.08  # the first sentence of a document usually says what it is about
+FIRST_UNIT_PRIOR = 0.08  # the first unit of a list, table or code block often introduces it
+# The first sentence of a prose document (a passage, a Wikipedia paragraph) defines its subject and
+# carries its key facts (lead bias): it holds the answer of 76% of multi-hop and 66% of open-domain
+# dev questions. Worth about half a normalised BM25 match; the dev plateau is 0.3..0.5.
+LEAD_PRIOR = 0.4
 ORDER_PRIOR = 0.04  # earlier documents first: retrieved context is usually ranked
 HEADER_VALUE = 0.5  # a title costs little and tells the model whose facts follow
 # Prompt words that instruct rather than describe what to find ("Answer the question using the
@@ -243,9 +247,11 @@ class _Scorer:
         nblocks = max(len(seg.blocks), 1)
         out: list[float] = []
         for i, u in enumerate(seg.units):
-            first_body = u.position == (1 if seg.blocks[u.block].header is not None else 0)
+            block = seg.blocks[u.block]
+            first_body = u.position == (1 if block.header is not None else 0)
+            lead = LEAD_PRIOR if block.kind == "prose" else FIRST_UNIT_PRIOR
             score = UNIT_WEIGHT * unit_rel[i] + BLOCK_WEIGHT * block_rel[u.block]
-            score += ORDER_PRIOR * (1.0 - u.block / nblocks) + (FIRST_UNIT_PRIOR if first_body else 0.0)
+            score += ORDER_PRIOR * (1.0 - u.block / nblocks) + (lead if first_body else 0.0)
             out.append(score * HEADER_VALUE if u.kind == "header" else score)
         return out
 

@@ -141,3 +141,24 @@ def test_kept_code_units_are_verbatim_source_lines() -> None:
     for line in r.content.splitlines():
         assert line in source_lines or line == "…"
     assert "def charge" in r.content
+
+
+def test_the_lead_sentence_of_a_prose_document_is_preferred() -> None:
+    # two documents, each with one sentence naming "ferry": the first document's lead and the second's
+    # third sentence match alike, and the lead wins by the lead prior (answers sit in lead sentences)
+    from scaledown_core.compressor import local
+    from scaledown_core.compressor.segment import segment
+
+    context = (
+        "Harbour\nThe ferry leaves at noon. Gulls circle the pier. Nets dry in the sun.\n\n"
+        "Island\nSheep graze on the hills. A lighthouse stands on the cape. The ferry leaves at noon."
+    )
+    seg = segment(context)
+    scores = local._Scorer(seg, local._build_query("When does the ferry leave?", []),
+                           preserve_keywords=False, embed_scores=None).scores()
+    ferry = [i for i in range(len(seg.units)) if "ferry" in seg.unit_text(i)]
+    lead, later = ferry
+    assert seg.units[lead].position == 1 and seg.units[later].position == 3
+    order_gap = local.ORDER_PRIOR * (1 / len(seg.blocks))
+    assert abs(scores[lead] - scores[later] - local.LEAD_PRIOR - order_gap) < 1e-9
+    assert local.LEAD_PRIOR > local.FIRST_UNIT_PRIOR
