@@ -49,9 +49,10 @@ EXACT_WEIGHT = 1.5  # a unit holding an identifier, number or quote from the pro
 PRESERVE_WEIGHT = 10.0  # a unit holding one of ``preserve_words`` is kept before anything else
 KEYWORD_WEIGHT = 0.3  # preserve_keywords=True: a unit holding any prompt keyword
 EMBEDDING_WEIGHT = 1.0  # cosine similarity (min-max normalised) when embeddings are on
-# Units embedded per context (the best lexical candidates): about 3x what rate 0.25 keeps of a
-# 2,000-token context, so that paraphrases the lexical scores missed can still climb in.
-EMBED_CANDIDATES = 48
+# Units embedded per context (the best lexical candidates): about 2x what rate 0.25 keeps of a
+# 2,000-token context, so that paraphrases the lexical scores missed can still climb in. 48 was no
+# better on dev (nq20 97/92 at 0.25/0.1 against 98/93) and embeds half as many texts again.
+EMBED_CANDIDATES = 32
 FIRST_UNIT_PRIOR = 0.08  # the first unit of a list, table or code block often introduces it
 # The first sentence of a prose document (a passage, a Wikipedia paragraph) defines its subject and
 # carries its key facts (lead bias): it holds the answer of 76% of multi-hop and 66% of open-domain
