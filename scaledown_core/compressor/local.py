@@ -54,9 +54,12 @@ EMBEDDING_WEIGHT = 1.0  # cosine similarity (min-max normalised) when embeddings
 # better on dev (nq20 97/92 at 0.25/0.1 against 98/93) and embeds half as many texts again.
 EMBED_CANDIDATES = 32
 FIRST_UNIT_PRIOR = 0.08  # the first unit of a list, table or code block often introduces it
-# The first sentence of a prose document (a passage, a Wikipedia paragraph) defines its subject and
-# carries its key facts (lead bias): it holds the answer of 76% of multi-hop and 66% of open-domain
-# dev questions. Worth about half a normalised BM25 match; the dev plateau is 0.3..0.5.
+# The first sentence after a document's title (a retrieved passage, a Wikipedia article) defines its
+# subject and carries its key facts (lead bias): it holds the answer of 76% of multi-hop and 66% of
+# open-domain dev questions. Worth about half a normalised BM25 match; the dev plateau is 0.3..0.5.
+# Untitled paragraphs inside one document get FIRST_UNIT_PRIOR only: there the opening sentence of a
+# paragraph is no likelier to hold the answer than the next one (a handbook's "Annual plans are paid
+# up front..." before "...may request a refund within 45 days").
 LEAD_PRIOR = 0.4
 ORDER_PRIOR = 0.04  # earlier documents first: retrieved context is usually ranked
 HEADER_VALUE = 0.5  # a title costs little and tells the model whose facts follow
@@ -250,7 +253,7 @@ class _Scorer:
         for i, u in enumerate(seg.units):
             block = seg.blocks[u.block]
             first_body = u.position == (1 if block.header is not None else 0)
-            lead = LEAD_PRIOR if block.kind == "prose" else FIRST_UNIT_PRIOR
+            lead = LEAD_PRIOR if block.kind == "prose" and block.header is not None else FIRST_UNIT_PRIOR
             score = UNIT_WEIGHT * unit_rel[i] + BLOCK_WEIGHT * block_rel[u.block]
             score += ORDER_PRIOR * (1.0 - u.block / nblocks) + (lead if first_body else 0.0)
             out.append(score * HEADER_VALUE if u.kind == "header" else score)

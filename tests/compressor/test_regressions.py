@@ -162,3 +162,39 @@ def test_the_lead_sentence_of_a_prose_document_is_preferred() -> None:
     order_gap = local.ORDER_PRIOR * (1 / len(seg.blocks))
     assert abs(scores[lead] - scores[later] - local.LEAD_PRIOR - order_gap) < 1e-9
     assert local.LEAD_PRIOR > local.FIRST_UNIT_PRIOR
+
+
+def test_untitled_paragraphs_get_no_lead_bonus_over_the_answer() -> None:
+    # paragraphs of one handbook page: the answer is the second sentence of its paragraph, and a tight
+    # budget must not go to the paragraph's opening sentence just for being first
+    from scaledown_core import LocalCompressor
+
+    context = (
+        '# Billing and refunds'
+        "\n\n"
+        'Northwind Cloud bills every workspace once a month on the day the workspace was created. '
+        'Invoices are sent by email to the billing contact and can also be downloaded from the '
+        'Billing page as PDF files. Prices are shown in US dollars; customers in the European Union'
+        ' see VAT added at checkout according to their country of residence.'
+        "\n\n"
+        'Monthly plans can be cancelled at any time and stay active until the end of the paid '
+        'period. Monthly plans are never refunded, not even in part, because usage is billed in '
+        'advance for the whole month.'
+        "\n\n"
+        'Annual plans are paid up front for twelve months at a discount of 18 percent compared with'
+        ' monthly billing. Customers on an annual plan may request a full refund within 45 days of '
+        'the purchase date by writing to billing@northwind.example; after 45 days the annual plan '
+        'can only be cancelled at its renewal date. Refunds are paid back to the original card '
+        'within 10 business days.'
+        "\n\n"
+        'Failed payments are retried three times over nine days. When the last retry fails, the '
+        'workspace is switched to read-only mode until the balance is settled, and the owner '
+        'receives a reminder every three days. Data is never deleted because of a failed payment.'
+        "\n\n"
+        'Enterprise contracts are invoiced quarterly and paid by bank transfer within 30 days of '
+        'the invoice date. Purchase order numbers can be added to invoices from the Billing page '
+        'before the invoice is issued.'
+    )
+    prompt = "How many days do customers on an annual plan have to request a refund?"
+    result = LocalCompressor().compress(context, prompt, max_tokens=55)
+    assert "within 45 days of the purchase date" in result.content
