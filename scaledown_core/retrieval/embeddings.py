@@ -89,7 +89,11 @@ OPENAI_BACKOFF_S = 0.5
 OPENAI_MAX_RETRY_AFTER_S = 10.0
 # Documents encoded per model call: large enough for efficient batches, small enough for a progress bar.
 ENCODE_CHUNK = 128
-ST_BATCH_SIZE = 32
+# Texts per forward pass. sentence-transformers sorts by length and pads each batch to its longest
+# text; on CPU small batches lose no throughput but waste far less on padding (MiniLM, 2 cores: 32
+# sentences of a 2,000-token context in 137 ms at 8 against 250 ms at 32; a 5,000-line file indexed
+# in 6.0 s against 7.8 s).
+ST_BATCH_SIZE = 8
 # Seconds to wait for the Hugging Face endpoint before deciding the network does not allow a download.
 NETWORK_PROBE_TIMEOUT_S = 2.0
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
