@@ -195,6 +195,22 @@ def _with_compounds(doc: list[str], compounds: frozenset[str]) -> list[str]:
     return doc + extra if extra else doc
 
 
+def _repeated_sentences(seg: Segmentation, scores: list[float]) -> set[int]:
+    """Sentences that repeat a better-scored (or, on a tie, earlier) sentence word for word.
+
+    Retrieved passages often overlap (the same paragraph from several pages); a second copy tells the
+    model nothing new, so its tokens go to something else. Only prose sentences: identical code, list
+    items or rows in two places say that both places hold them.
+    """
+    first: dict[str, int] = {}
+    for i in sorted(range(len(seg.units)), key=lambda i: (-scores[i], i)):
+        if seg.units[i].kind != "sentence":
+            continue
+        first.setdefault(" ".join(seg.unit_text(i).split()).casefold(), i)
+    kept = set(first.values())
+    return {i for i, u in enumerate(seg.units) if u.kind == "sentence" and i not in kept}
+
+
 def _normalise(values: Sequence[float]) -> list[float]:
     top = max(values, default=0.0)
     return [v / top for v in values] if top > 0 else [0.0] * len(values)
@@ -498,7 +514,10 @@ class LocalCompressor:
         # estimates are bare unit tokens; separators and markers are paid for by the exact measure
         sep_cost = 0
         candidates = []
+        repeats = _repeated_sentences(seg, scores)
         for i, u in enumerate(seg.units):
+            if i in repeats:
+                continue
             header = seg.blocks[u.block].header
             shown = titles or seg.blocks[u.block].kind != "prose"  # a JSON preamble, a table header stay
             requires = (header,) if header is not None and header != i and shown else ()

@@ -198,3 +198,22 @@ def test_untitled_paragraphs_get_no_lead_bonus_over_the_answer() -> None:
     prompt = "How many days do customers on an annual plan have to request a refund?"
     result = LocalCompressor().compress(context, prompt, max_tokens=55)
     assert "within 45 days of the purchase date" in result.content
+
+
+def test_a_sentence_repeated_across_passages_is_kept_once() -> None:
+    # overlapping retrieved passages repeat a sentence word for word: one copy is kept and the
+    # budget the others would take goes to other sentences
+    from scaledown_core import LocalCompressor
+
+    shared = "With his victory at the 2018 Winter Olympics, Hanyu won a second straight title."
+    context = "\n\n".join(
+        [f"Document [{i}](Title: Hanyu {i}) {shared} The arena seats 12,000 people. Tickets sold out early."
+         for i in (1, 2, 3)]
+        + ["Document [4](Title: Olympic venues) The 2018 Winter Olympics were held in "
+           "Pyeongchang, South Korea, in February 2018."]
+    )
+    prompt = "Answer the question using the documents above.\nQuestion: Hanyu won at the 2018 Winter Olympics held where?"
+    result = LocalCompressor(rate=0.6).compress(context, prompt)
+    assert result.content.count(shared) == 1
+    assert "Pyeongchang, South Korea" in result.content
+    assert result.metrics.compressed_prompt_tokens <= 0.6 * result.metrics.original_prompt_tokens
