@@ -6,10 +6,11 @@ Stages, each a short function:
 2. query     - the prompt into weighted terms and exact strings (identifiers, numbers, quotes);
 3. score     - each unit: identifier-aware BM25 of the unit and of its block, a second hop from the
                best units' entities (bridge entities of multi-hop questions), exact-match boosts,
-               optional embedding similarity, a small position prior;
+               optional embedding similarity, position priors (a titled document's lead sentence);
 4. budget    - ``rate`` (or the rate ``"auto"`` picks from the scores) and ``max_tokens``;
 5. select    - the one packer (:func:`scaledown_core.retrieval.pack`) under the exact rendered count;
-               a unit brings its block's header (title, table header) along;
+               a unit brings its block's header (title, table header) along; a sentence repeated
+               word for word elsewhere is a candidate once;
 6. render    - kept units in source order, elisions marked with ``…``; JSON stays valid JSON.
 
 The output is the compressed **context only** (what goes before your prompt), unless
