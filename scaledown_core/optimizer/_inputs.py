@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 from ..code import SourceFile, load_sources, parse_source
 
-__all__ = ["check_arguments", "is_multi", "load_inputs"]
+__all__ = ["Request", "check_arguments", "is_multi", "load_inputs", "read_request"]
 
 _NO_PATH: tuple[Any, ...] = (None, "", [])
 
@@ -50,3 +51,25 @@ def load_inputs(context: str, file_path: Any, warnings: list[str]) -> list[Sourc
     for sf in files:
         warnings.extend(w for w in sf.warnings if w not in warnings)
     return files
+
+
+@dataclass
+class Request:
+    """One ``optimize`` call, checked and loaded: what an optimizer's selection stage works on."""
+
+    query: str
+    budget: int | None
+    files: list[SourceFile]
+    warnings: list[str]
+    multi: bool
+
+
+def read_request(context: Any, query: Any, file_path: Any, max_tokens: Any, extra: Mapping[str, Any],
+                 default_budget: int | None) -> Request:
+    """Checks an ``optimize`` call's arguments and loads its sources; unknown ``extra`` arguments warn."""
+    budget = check_arguments(context, query, file_path, max_tokens, default_budget)
+    warnings: list[str] = []
+    if extra:
+        warnings.append(f"ignored unknown arguments: {', '.join(sorted(extra))}")
+    files = load_inputs(context, file_path, warnings)
+    return Request(str(query), budget, files, warnings, is_multi(file_path))

@@ -29,7 +29,7 @@ from ..retrieval.text import split_identifier, terms as text_terms
 from ..tokens import get_counter
 from ..types import OptimizationMetrics, OptimizedContext, SourceSpan
 from ._evidence import Evidence, read_query
-from ._inputs import check_arguments, is_multi, load_inputs
+from ._inputs import read_request
 
 __all__ = ["HasteOptimizer"]
 
@@ -656,13 +656,9 @@ class HasteOptimizer:
         The output never exceeds ``max_tokens`` (default ``hard_cap``) ``target_model`` tokens.
         """
         started = time.perf_counter()
-        budget = check_arguments(context, query, file_path, max_tokens, default_budget=self.hard_cap)
-        assert budget is not None  # hard_cap is a positive integer
-        warnings: list[str] = []
-        if kwargs:
-            warnings.append(f"ignored unknown arguments: {', '.join(sorted(kwargs))}")
-        files = load_inputs(context, file_path, warnings)
-        return self._select(files, str(query), budget, warnings, started, multi=is_multi(file_path))
+        req = read_request(context, query, file_path, max_tokens, kwargs, default_budget=self.hard_cap)
+        budget = req.budget if req.budget is not None else self.hard_cap  # narrows the type: never None here
+        return self._select(req.files, req.query, budget, req.warnings, started, multi=req.multi)
 
     async def aoptimize(
         self,

@@ -28,7 +28,7 @@ from ..retrieval.embedding_cache import CacheStats
 from ..retrieval.packer import Candidate, pack
 from ..tokens import get_counter
 from ..types import OptimizationMetrics, OptimizedContext, SourceSpan
-from ._inputs import check_arguments, is_multi, load_inputs
+from ._inputs import read_request
 
 __all__ = ["SemanticOptimizer", "DEFAULT_MODEL"]
 
@@ -371,12 +371,8 @@ class SemanticOptimizer:
         do not fit whole are shown in part (head plus their best-matching window) or left out.
         """
         started = time.perf_counter()
-        budget = check_arguments(context, query, file_path, max_tokens, default_budget=None)
-        warnings: list[str] = []
-        if kwargs:
-            warnings.append(f"ignored unknown arguments: {', '.join(sorted(kwargs))}")
-        files = load_inputs(context, file_path, warnings)
-        return self._select(files, str(query), budget, warnings, started, is_multi(file_path))
+        req = read_request(context, query, file_path, max_tokens, kwargs, default_budget=None)
+        return self._select(req.files, req.query, req.budget, req.warnings, started, req.multi)
 
     async def aoptimize(
         self,
