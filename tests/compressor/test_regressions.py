@@ -217,3 +217,44 @@ def test_a_sentence_repeated_across_passages_is_kept_once() -> None:
     assert result.content.count(shared) == 1
     assert "Pyeongchang, South Korea" in result.content
     assert result.metrics.compressed_prompt_tokens <= 0.6 * result.metrics.original_prompt_tokens
+
+
+MULTI_HOP = "\n\n".join([
+    "Kiss and Tell (1945 film)\nKiss and Tell is a 1945 American comedy film starring Shirley Temple as "
+    "Corliss Archer. In the film, two teenage girls cause their parents much concern when they start to "
+    "become interested in boys. The film was based on the play Kiss and Tell by F. Hugh Herbert. The "
+    "woman who portrayed Corliss Archer on stage was Joan Caulfield.",
+    "A Kiss for Corliss\nA Kiss for Corliss was retitled Almost a Bride before release. It was directed "
+    "by Richard Wallace.",
+    "Shirley Temple\nShirley Temple Black was an American actress who served as United States ambassador "
+    "to Ghana. She began her film career at the age of three.",
+    "Meet Corliss Archer\nMeet Corliss Archer is an American radio sitcom. It was adapted for television "
+    "in 1951 and 1954.",
+])
+
+
+def test_a_second_relevant_document_comes_before_a_third_sentence_of_the_first() -> None:
+    # a multi-hop question: the first document names the bridge (Shirley Temple), the second answers
+    question = "What government position was held by the woman who portrayed Corliss Archer in the film Kiss and Tell?"
+    out = LocalCompressor(rate=0.45).compress(MULTI_HOP, question).content
+    assert "starring Shirley Temple as Corliss Archer" in out
+    assert "served as United States ambassador to Ghana" in out
+
+
+DERRICKSON = "\n\n".join([
+    "Scott Derrickson\nScott Derrickson (born July 16, 1966) is an American director. He lives in Los "
+    "Angeles, California. He directed Doctor Strange in 2016.",
+    "Ed Wood (film)\nEd Wood is a 1994 American biographical film directed by Tim Burton. It stars Johnny "
+    "Depp as the cult filmmaker.",
+    "Bananas\nBananas are elongated fruit. Most bananas are yellow when ripe.",
+])
+
+
+def test_a_title_is_never_kept_without_a_sentence_of_its_document() -> None:
+    documents = [d.split("\n", 1) for d in DERRICKSON.split("\n\n")]
+    for rate in (0.35, 0.4, 0.44, 0.5):
+        out = LocalCompressor(rate=rate).compress(DERRICKSON, "Where does Scott Derrickson live?").content
+        for title, body in documents:
+            if title in out.splitlines():
+                sentences = [s.strip() for s in body.replace(". ", ".\n").splitlines()]
+                assert any(s in out for s in sentences), (rate, title, out)
