@@ -3,6 +3,7 @@
   python -m bench run --data ../shared/bench-data --suite selection|repo|compression|codesearch|all
                       [--systems all|ours|peers|NAME,...] [--quick N] [--force] [--results DIR]
   python -m bench report [--results DIR] [--out BENCHMARKS.md] [--plots bench/plots]
+  python -m bench throughput --data ../shared/bench-data [--n 100] [--concurrency 1,5,10] [--rate 0.25]
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--results", type=Path, default=None,
                      help="results folder (default bench/results, or bench/results/quick-N with --quick)")
     run.add_argument("--scorer", type=Path, default=None, help="score.py (default: <data>/../bench/score.py)")
+    thr = sub.add_parser("throughput", help="ScaleDownCompressor against scaledown serve on 127.0.0.1")
+    thr.add_argument("--data", required=True, type=Path, help="the bench-data folder")
+    thr.add_argument("--n", type=int, default=100, help="batch size (default 100)")
+    thr.add_argument("--concurrency", default="1,5,10", help="client max_concurrency values, separated by commas")
+    thr.add_argument("--rate", type=float, default=0.25)
+    thr.add_argument("--results", type=Path, default=RESULTS_DIR)
     rep = sub.add_parser("report", help="write BENCHMARKS.md tables and plots from results")
     rep.add_argument("--results", type=Path, default=RESULTS_DIR)
     rep.add_argument("--out", type=Path, default=REPO_ROOT / "BENCHMARKS.md")
@@ -39,6 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return _run(args, argv if argv is not None else sys.argv[1:])
+    if args.command == "throughput":
+        from bench import throughput
+
+        concurrencies = [int(c) for c in args.concurrency.split(",") if c.strip()]
+        out = throughput.run(args.data.resolve(), args.results.resolve(), args.n, concurrencies, args.rate)
+        print(f"wrote {out}")
+        return 0
     from bench.report import write_report
 
     write_report(args.results, args.out, args.plots)

@@ -24,6 +24,7 @@ CANONICAL_COMMANDS = """\
 bench/setup_peers.sh                                   # once: the peers' own venvs (haste, aider)
 .venv/bin/python -m bench run --data ../shared/bench-data --suite all            # every system
 .venv/bin/python -m bench run --data ../shared/bench-data --suite all --systems ours   # ours only; peers cached
+.venv/bin/python -m bench throughput --data ../shared/bench-data   # client against scaledown serve
 .venv/bin/python -m bench report                       # this file and bench/plots/*.png"""
 
 MAIN_PACKAGES = ("scaledown", "torch", "sentence-transformers", "transformers", "faiss-cpu", "tree-sitter",
@@ -280,6 +281,24 @@ def missing(suite: str, scores: dict[str, dict[str, Any]]) -> str:
             f"(`python -m bench run --data ... --suite {suite} --systems {','.join(names)}`).\n")
 
 
+def throughput_section(results: Path) -> str:
+    """The client-throughput table from ``python -m bench throughput``, or how to make it."""
+    path = results / "throughput" / "throughput.json"
+    text = THROUGHPUT_TEXT
+    if not path.exists():
+        return text + "\n_no results yet: run `python -m bench throughput --data ../shared/bench-data`_\n"
+    t = json.loads(path.read_text())
+    n = t["n"]
+    rows = [[str(r["max_concurrency"]), f"{n / r['client_s']:.1f}", f"{n / r['client_async_s']:.1f}",
+             f"{n / r['local_s']:.1f}", f"{1000 * r['client_s'] / n:.1f}", f"{r['identical']}/{n}"]
+            for r in t["rows"]]
+    head = (f"\nBatch of {n} NQ-20 contexts (mean {t['mean_context_tokens']:.0f} tokens), rate {t['rate']}, "
+            f"server `--max-concurrency {t['server_max_concurrency']}`, {t['machine']}.\n\n")
+    table = _table(["client max_concurrency", "compress items/s", "acompress items/s", "in-process items/s",
+                    "client ms/item", "outputs identical to in-process"], rows)
+    return text + head + table + "\n"
+
+
 def write_report(results: Path, out: Path, plots: Path) -> None:
     written = write_plots(results, plots)
     suites = {s: load_scores(results, s) for s in ("selection", "repo", "compression", "codesearch")}
@@ -309,6 +328,7 @@ def write_report(results: Path, out: Path, plots: Path) -> None:
     body.append(missing("compression", suites["compression"]))
     if "compression_answer_kept.png" in pics:
         body.append(f"\n![answer kept vs rate]({pics['compression_answer_kept.png']})\n")
+    body.append(throughput_section(results))
     body.append(CODESEARCH_TEXT)
     body.append(codesearch_table(suites["codesearch"]) if suites["codesearch"] else "_no results yet_")
     body.append(missing("codesearch", suites["codesearch"]))
@@ -380,6 +400,16 @@ COMPRESSION_TEXT = """
 Rate r = fraction of the context's tokens to keep. `answer_kept`: the answer (KV: the key and its
 value) survives; `meets_rate`: output <= 1.05 r of the input. `auto` is LocalCompressor's own choice of
 rate (its mean `actual_rate` in brackets); score.py files it under rate 1.0 (no ceiling).
+"""
+
+THROUGHPUT_TEXT = """
+## Client throughput against `scaledown serve` (`python -m bench throughput --data ../shared/bench-data`)
+
+ScaleDownCompressor sends a batch through its one connection pool to `scaledown serve` (LocalCompressor
+behind FastAPI + uvicorn, one process) over a real socket on 127.0.0.1; `compress` runs the batch on
+threads, `acompress` on asyncio. In-process is LocalCompressor on the same batch at the same
+concurrency: the difference is what HTTP and JSON cost. With 2 cores the server's compression, not the
+client, sets the ceiling; more concurrency than cores only queues.
 """
 
 CODESEARCH_TEXT = """

@@ -92,3 +92,18 @@ def test_compression_and_codesearch_quick(bench_data: Path, tmp_path: Path) -> N
     assert report.returncode == 0, report.stderr
     text = (tmp_path / "B.md").read_text()
     assert "BM25 sentences (quick 2)" in text and (tmp_path / "plots" / "compression_answer_kept.png").exists()
+
+
+def test_throughput_against_a_real_server(bench_data: Path, tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "bench", "throughput", "--data", str(bench_data), "--n", "6",
+           "--concurrency", "1,3", "--results", str(tmp_path)]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    t = json.loads((tmp_path / "throughput" / "throughput.json").read_text())
+    assert [r["max_concurrency"] for r in t["rows"]] == [1, 3]
+    assert all(r["identical"] == 6 and r["client_s"] > 0 for r in t["rows"])
+    report = subprocess.run([sys.executable, "-m", "bench", "report", "--results", str(tmp_path),
+                             "--out", str(tmp_path / "B.md"), "--plots", str(tmp_path / "plots")],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert report.returncode == 0, report.stderr
+    assert "| 3 |" in (tmp_path / "B.md").read_text()
