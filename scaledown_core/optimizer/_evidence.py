@@ -2,7 +2,7 @@
 
 The parts of a report that name code directly (a traceback frame, a backticked name, a snippet line
 copied from the source, a quoted error message) are much stronger evidence than its prose; this module
-pulls them apart so the ranker can weigh them.
+pulls them apart so the ranker can weigh them. Operators in snippets name the dunder methods they run.
 """
 
 from __future__ import annotations
@@ -37,6 +37,41 @@ _QUOTED = re.compile(r'"([^"\n]{%d,200})"|\'([^\'\n]{%d,200})\'' % (MIN_MESSAGE_
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _CODE_HINT = re.compile(r"^\s*(>>>|\.\.\.\s|\$ |In \[\d+\]:|def |class |import |from \S+ import |@|return |raise )"
                         r"|[A-Za-z_]\w*\([^)]*\)|\w\.\w+\(|^\s{4,}\S|[=!<>]=|\w\[.*\]")
+
+
+# Python's data model: what a snippet's operators and builtins call (``a == b`` runs ``__eq__``,
+# ``x[i]`` ``__getitem__``, ``iter(x)`` ``__iter__``), and the prose that describes the same ("when
+# iterating over"). A report about ``S(0.0) == S.false`` concerns an ``__eq__`` it never names. Not
+# ``for`` loops or ``in``: in a snippet they mostly walk a list, not the object reported. As strong as
+# a plain word in a snippet (dev coverage at 2000/4000 +2/+1 records at 0.5 and 0.7, none lost; 1.0
+# loses two at 1000).
+DATA_MODEL_STRENGTH = 0.5
+_DATA_MODEL_CODE = [
+    (re.compile(r"[\w)\]]\s*[=!]=\s*\S"), ("__eq__", "__ne__")),
+    (re.compile(r"[\w)\]]\s*(?:<=?|>=?)\s*[\w(]"), ("__lt__", "__le__", "__gt__", "__ge__")),
+    (re.compile(r"[\w)]\[[^\]]*\]\s*=[^=]"), ("__setitem__",)),
+    (re.compile(r"[\w)]\[[^\]]"), ("__getitem__",)),
+    (re.compile(r"\biter\(|\bnext\("), ("__iter__", "__next__")),
+    (re.compile(r"\blen\("), ("__len__",)),
+    (re.compile(r"\brepr\("), ("__repr__",)),
+    (re.compile(r"\bstr\("), ("__str__",)),
+    (re.compile(r"\bhash\("), ("__hash__",)),
+    (re.compile(r"\bbool\("), ("__bool__",)),
+    (re.compile(r"[\w)]\s*\*\*\s*[\w(]"), ("__pow__", "__rpow__")),
+    (re.compile(r"[\w)]\s*\*\s*[\w(]"), ("__mul__", "__rmul__")),
+    (re.compile(r"[\w)]\s*\+\s*[\w(]"), ("__add__", "__radd__")),
+    (re.compile(r"[\w)]\s*\^\s*[\w(]"), ("__xor__",)),
+    (re.compile(r"~[\w(]"), ("__invert__",)),
+]
+# what is not an operator on the user's objects: string literals and IPython's In [n]:/Out[n]: prompts
+_CODE_NOISE = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|^\s*(?:In|Out)\s*\[\d*\]:")
+_DATA_MODEL_PROSE = [
+    (re.compile(r"\biterat(?:e|es|ed|ing|ion|ions)\b", re.I), ("__iter__",)),
+    (re.compile(r"\b(?:equality|equal to|compar(?:e|es|ed|ing|ison|isons))\b", re.I), ("__eq__",)),
+    (re.compile(r"\b(?:indexing|subscript(?:s|ing|ion)?)\b", re.I), ("__getitem__",)),
+    (re.compile(r"\b(?:hashable|unhashable|hashing)\b", re.I), ("__hash__",)),
+    (re.compile(r"\btruth value\b", re.I), ("__bool__",)),
+]
 
 
 @dataclass(frozen=True)
@@ -160,6 +195,7 @@ def read_query(text: str) -> Evidence:
         for ident in _IDENT.findall(line):
             if _is_identifier_like(ident):
                 _add_name(ev.names, ev.dotted, ident, 0.6)
+    _add_data_model_names(ev, code, prose)
     for m in _QUOTED.finditer(text):
         phrase = m.group(1) or m.group(2)
         if " " in phrase.strip():
@@ -167,6 +203,16 @@ def read_query(text: str) -> Evidence:
     ev.messages = list(dict.fromkeys(msg for msg in ev.messages if msg))
     ev.code_lines = list(dict.fromkeys(ev.code_lines))
     return ev
+
+
+def _add_data_model_names(ev: Evidence, code: list[str], prose: list[str]) -> None:
+    """The dunder methods that the snippets' operators and builtins, or the prose, point at."""
+    lines = [_CODE_NOISE.sub(" ", ln) for snippet in code for ln in snippet.splitlines() if not _FRAME.search(ln)]
+    for patterns, texts in ((_DATA_MODEL_CODE, lines), (_DATA_MODEL_PROSE, prose)):
+        for pattern, dunders in patterns:
+            if any(pattern.search(t) for t in texts):
+                for d in dunders:
+                    ev.names[d] = max(ev.names.get(d, 0.0), DATA_MODEL_STRENGTH)
 
 
 def _norm(s: str) -> str:

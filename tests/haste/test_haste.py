@@ -95,6 +95,65 @@ def test_quoted_message_points_at_the_code_that_raises_it() -> None:
     assert 'raise PricingError("cannot total an order with mixed currencies")' in result.content
 
 
+MONEY = textwrap.dedent('''
+    """Amounts of money in a currency."""
+
+    RATES = {"USD": 1.0, "EUR": 1.1}
+
+
+    class Money:
+        """An amount in one currency."""
+
+        def __init__(self, amount, currency="USD"):
+            self.amount = amount
+            self.currency = currency
+
+        def __eq__(self, other):
+            return self.amount == other.amount
+
+        def __add__(self, other):
+            return Money(self.amount + other.convert(self.currency).amount, self.currency)
+
+        def convert(self, currency):
+            """This amount in another currency (USD, EUR)."""
+            return Money(self.amount * RATES[self.currency] / RATES[currency], currency)
+
+        def format(self):
+            return f"{self.amount:.2f} {self.currency}"
+
+
+    class Ledger:
+        """Money entries in the order they were booked."""
+
+        def __init__(self, entries):
+            self.entries = list(entries)
+
+        def __iter__(self):
+            return iter(sorted(self.entries, key=lambda m: m.amount))
+
+        def total(self, currency="USD"):
+            return sum(m.convert(currency).amount for m in self.entries)
+''')
+
+
+def _ranked(query: str) -> list[str]:
+    result = HasteOptimizer().optimize(context=MONEY, query=query, max_tokens=400)
+    return [u.name for u in result.metrics.extra["ranked_units"]]
+
+
+def test_an_operator_in_a_snippet_points_at_the_dunder_method_it_runs() -> None:
+    ranked = _ranked("Money with different currency compares as the same\n\n```python\n"
+                     ">>> Money(1, 'USD') == Money(1, 'EUR')\nTrue\n```\n")
+    assert ranked.index("Money.__eq__") < ranked.index("Money.convert")
+    assert ranked.index("Money.__eq__") <= 1  # after its class header at most
+
+
+def test_prose_about_iterating_points_at_dunder_iter() -> None:
+    ranked = _ranked("Ledger entries come out in the wrong order when iterating over a ledger; "
+                     "they should keep booking order")
+    assert ranked.index("Ledger.__iter__") < min(ranked.index("Ledger.__init__"), ranked.index("Ledger.total"))
+
+
 def test_method_is_shown_inside_its_class_and_spans_are_ordered() -> None:
     result = HasteOptimizer().optimize(query="Invoice.rows pads the SKU column wrongly",
                                        file_path=PACKAGE / "pricing.py", max_tokens=200)
