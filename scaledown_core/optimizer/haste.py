@@ -708,13 +708,23 @@ class HasteOptimizer:
         pool.sort(key=lambda i: -scores[i])
         plan = _plan(index, ev, pool, scores, budget, self.soft_cap)
 
+        shown: dict[tuple[tuple[str, str], ...], tuple[str, int]] = {}
+
+        def show(keys: list[tuple[str, str]]) -> tuple[str, int]:
+            """The output for ``keys`` and its exact token count."""
+            # pack, refill and the result all measure the final selection: render and count it once
+            hit = shown.get(tuple(keys))
+            if hit is None:
+                content = render(index.files, _selection(plan, keys), headers=multi)
+                hit = shown[tuple(keys)] = (content, counter.count(content))
+            return hit
+
         def measure(keys: list[tuple[str, str]]) -> int:
-            return counter.count(render(index.files, _selection(plan, keys), headers=multi))
+            return show(keys)[1]
 
         keys = pack(plan.candidates, budget, measure)
         keys = _refill(plan, keys, budget, measure)
-        content = render(index.files, _selection(plan, keys), headers=multi)
-        tokens = counter.count(content)
+        content, tokens = show(keys)
         if tokens > budget:  # the packer guarantees this; never ship over budget
             raise OptimizerError(f"internal error: selection of {tokens} tokens exceeds budget {budget}")
         return self._result(content, files, keys, [scores[i] for i in range(len(scores))], plan.lines,
