@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import operator
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ _DESCEND_TYPES = {"if_statement", "try_statement", "with_statement"}
 _CLAUSE_TYPES = {"elif_clause", "else_clause", "except_clause", "except_group_clause", "finally_clause",
                  "case_clause"}
 _IMPORT_TYPES = {"import_statement", "import_from_statement", "future_import_statement"}
+_START_BYTE = operator.attrgetter("start_byte")
 
 
 @dataclass(frozen=True)
@@ -241,6 +243,14 @@ def _end_row(node: "Node") -> int:
     return row if col == 0 and row > node.start_point[0] else row + 1
 
 
+def _starting_below(stmts: list["Node"], line: int) -> list["Node"]:
+    """The statements of ``stmts`` (siblings, in source order) that start below ``line``."""
+    for k, stmt in enumerate(stmts):
+        if _row(stmt) > line:
+            return stmts[k:]
+    return []
+
+
 def _definition(node: "Node") -> "Node | None":
     """The function/class definition that ``node`` is or decorates."""
     if node.type in _DEF_TYPES:
@@ -374,7 +384,7 @@ class _Builder:
             kind = "method" if parent is not None else "function"
             regions = ((start, end),)
             stmts = [s for s in (body.named_children if body is not None else []) if doc is None or s != doc]
-            self.stmts[key] = [s for s in stmts if _row(s) > head_end]
+            self.stmts[key] = _starting_below(stmts, head_end)
             self.units.append(self.unit(key, kind, name, qualname, start, end, regions, signature,
                                         docstring, parent, (start, head_end)))
             return
@@ -474,10 +484,10 @@ class _Builder:
 
         captures = QueryCursor(_query()).captures(root)
         # py-tree-sitter returns captures in an order that changes from parse to parse: sort by position
-        callees = sorted(captures.get("callee", []), key=lambda n: n.start_byte)
-        calls = [(_row(n), self.node_text(n)) for n in callees]
+        callees = sorted(captures.get("callee", []), key=_START_BYTE)
+        calls = [(n.start_point[0] + 1, self.node_text(n)) for n in callees]  # _row, inlined: many calls
         imports: dict[str, str] = {}
-        for node in sorted(captures.get("import", []), key=lambda n: n.start_byte):
+        for node in sorted(captures.get("import", []), key=_START_BYTE):
             self.read_import(node, imports)
         return imports, calls
 

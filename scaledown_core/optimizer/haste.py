@@ -346,6 +346,11 @@ def _cost(fi: _FileIndex, lines: list[int]) -> int:
     return int(raw * LINE_JOIN_SCALE) + MARKER_TOKENS * (gaps + 1)
 
 
+def _whole_cost(unit_tokens: int, unit: CodeUnit) -> int:
+    """``_cost`` of the unit's own lines, from its ``_span_tokens`` (its regions never touch: one gap between two)."""
+    return int(unit_tokens * LINE_JOIN_SCALE) + MARKER_TOKENS * len(unit.regions)
+
+
 def _block_terms(index: _Index, unit: CodeUnit, k: int, block: Block) -> set[str]:
     key = (unit.key, k)
     bt = index.block_terms.get(key)
@@ -470,7 +475,7 @@ def _plan(index: _Index, ev: Evidence, order: list[int], scores: list[float], bu
         if tokens <= soft_cap:
             key = ("w", unit.key)
             plan.lines[key] = (unit.path, unit.line_numbers())
-            plan.candidates.append(Candidate(key, value, _cost(fi, unit.line_numbers()), requires, group=unit.key))
+            plan.candidates.append(Candidate(key, value, _whole_cost(tokens, unit), requires, group=unit.key))
         if tokens > MIN_SPLIT_TOKENS and (tokens > soft_cap or tokens > budget * PARTIAL_SHARE):
             lines = _partial_lines(index, unit, ev, int(min(soft_cap, budget * PARTIAL_SHARE)))
             if lines is not None:
