@@ -427,17 +427,46 @@ def _partial_lines(index: _Index, unit: CodeUnit, ev: Evidence, limit: int) -> l
         head = _signature_lines(unit)
     if _cost(fi, head) > limit:
         return None
-    shown = set(head)
-    lines = head
+    shown = _Shown(fi, head)
     chosen = False
     for group in ranked:
         group_lines = [n for k in group for n in blocks[k].line_numbers()]
-        trial = sorted(shown.union(group_lines))
-        if _cost(fi, trial) <= limit:
-            shown.update(group_lines)
-            lines = trial
+        grown = shown.grown(group_lines)
+        if grown.cost() <= limit:
+            shown = grown
             chosen = True
-    return lines if chosen else None
+    return sorted(shown.lines) if chosen else None
+
+
+class _Shown:
+    """A set of lines and the sums that ``_cost`` of its sorted lines needs, grown without re-sorting."""
+
+    def __init__(self, fi: _FileIndex, lines: list[int]) -> None:
+        self.fi = fi
+        self.lines: set[int] = set()
+        self.raw = 0   # tokens of each line + one per line
+        self.runs = 0  # runs of consecutive lines: one elision marker each
+        self._add(lines)
+
+    def _add(self, lines: list[int]) -> None:
+        line_tokens = self.fi.line_tokens
+        for n in lines:
+            if n not in self.lines:
+                self.raw += line_tokens[n - 1] + 1
+                # a new line starts a run, extends one or joins two
+                self.runs += 1 - ((n - 1) in self.lines) - ((n + 1) in self.lines)
+                self.lines.add(n)
+
+    def grown(self, lines: list[int]) -> "_Shown":
+        """These lines and ``lines``."""
+        out = _Shown(self.fi, [])
+        out.lines, out.raw, out.runs = set(self.lines), self.raw, self.runs
+        out._add(lines)
+        return out
+
+    def cost(self) -> int:
+        """``_cost`` of the sorted lines."""
+        return int(self.raw * LINE_JOIN_SCALE) + MARKER_TOKENS * max(self.runs, 1)
 
 
 def _plan(index: _Index, ev: Evidence, order: list[int], scores: list[float], budget: int,
