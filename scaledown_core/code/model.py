@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import re
+import operator
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -11,7 +11,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Iterator
 
-from ..retrieval.text import terms as text_terms
+from ..retrieval.text import terms as text_terms, terms_of_words, words as text_words
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -37,7 +37,7 @@ _DESCEND_TYPES = {"if_statement", "try_statement", "with_statement"}
 _CLAUSE_TYPES = {"elif_clause", "else_clause", "except_clause", "except_group_clause", "finally_clause",
                  "case_clause"}
 _IMPORT_TYPES = {"import_statement", "import_from_statement", "future_import_statement"}
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_START_BYTE = operator.attrgetter("start_byte")
 
 
 @dataclass(frozen=True)
@@ -243,6 +243,14 @@ def _end_row(node: "Node") -> int:
     return row if col == 0 and row > node.start_point[0] else row + 1
 
 
+def _starting_below(stmts: list["Node"], line: int) -> list["Node"]:
+    """The statements of ``stmts`` (siblings, in source order) that start below ``line``."""
+    for k, stmt in enumerate(stmts):
+        if _row(stmt) > line:
+            return stmts[k:]
+    return []
+
+
 def _definition(node: "Node") -> "Node | None":
     """The function/class definition that ``node`` is or decorates."""
     if node.type in _DEF_TYPES:
@@ -376,7 +384,7 @@ class _Builder:
             kind = "method" if parent is not None else "function"
             regions = ((start, end),)
             stmts = [s for s in (body.named_children if body is not None else []) if doc is None or s != doc]
-            self.stmts[key] = [s for s in stmts if _row(s) > head_end]
+            self.stmts[key] = _starting_below(stmts, head_end)
             self.units.append(self.unit(key, kind, name, qualname, start, end, regions, signature,
                                         docstring, parent, (start, head_end)))
             return
@@ -412,13 +420,16 @@ class _Builder:
             return i < len(starts) and starts[i] < b
 
         group: list[tuple[int, int, Node]] = []
+        # the group's kind, kept up to date as pieces join it (rescanning it per piece is quadratic)
+        has_import, imports_or_comments = False, True
 
         def flush() -> None:
+            nonlocal has_import, imports_or_comments
             if not group:
                 return
             a, b = group[0][0], group[-1][1]
-            only_imports = all(n.type in _IMPORT_TYPES or n.type == "comment" for _, _, n in group) and any(
-                n.type in _IMPORT_TYPES for _, _, n in group)
+            only_imports = imports_or_comments and has_import
+            has_import, imports_or_comments = False, True
             name = "imports" if only_imports else self.module_name(group)
             key = self.make_key(f"<module:{a}>", a)
             unit = self.unit(key, "module", name, f"<module:{a}>", a, b, _merge_ranges([(x, y) for x, y, _ in group]),
@@ -430,15 +441,16 @@ class _Builder:
 
         for piece in sorted(pieces, key=lambda p: p[0]):
             a, b, node = piece
+            node_type = node.type
+            is_imp = node_type in _IMPORT_TYPES
             if group:
                 ga, gb = group[0][0], group[-1][1]
-                is_imp = node.type in _IMPORT_TYPES
-                group_imp = any(n.type in _IMPORT_TYPES for _, _, n in group) and all(
-                    n.type in _IMPORT_TYPES or n.type == "comment" for _, _, n in group)
-                switch = node.type != "comment" and is_imp != group_imp
+                switch = node_type != "comment" and is_imp != (imports_or_comments and has_import)
                 if unit_between(gb, a) or b - ga + 1 > MODULE_BLOCK_MAX_LINES or switch:
                     flush()
             group.append(piece)
+            has_import = has_import or is_imp
+            imports_or_comments = imports_or_comments and (is_imp or node_type == "comment")
         flush()
 
     def module_name(self, group: list[tuple[int, int, "Node"]]) -> str:
@@ -458,13 +470,13 @@ class _Builder:
              regions: tuple[tuple[int, int], ...], signature: str, docstring: str | None, parent: str | None,
              head: tuple[int, int]) -> CodeUnit:
         text = self.lines_text(regions)
-        unit_terms = text_terms(text)
+        found = text_words(text)
+        unit_terms = terms_of_words(found)
         if kind != "module":
             unit_terms.extend(text_terms(qualname))
         return CodeUnit(key=key, path=self.path, kind=kind, name=name, qualname=qualname, start_line=start,
                         end_line=end, regions=regions, text=text, signature=signature, docstring=docstring,
-                        parent=parent, head=head, terms=unit_terms,
-                        references=frozenset(_IDENT.findall(text)))
+                        parent=parent, head=head, terms=unit_terms, references=_identifiers(found))
 
     # ----------------------------------------------------------------- calls and imports
     def run_query(self, root: "Node") -> tuple[dict[str, str], list[tuple[int, str]]]:
@@ -472,10 +484,10 @@ class _Builder:
 
         captures = QueryCursor(_query()).captures(root)
         # py-tree-sitter returns captures in an order that changes from parse to parse: sort by position
-        callees = sorted(captures.get("callee", []), key=lambda n: n.start_byte)
-        calls = [(_row(n), self.node_text(n)) for n in callees]
+        callees = sorted(captures.get("callee", []), key=_START_BYTE)
+        calls = [(n.start_point[0] + 1, self.node_text(n)) for n in callees]  # _row, inlined: many calls
         imports: dict[str, str] = {}
-        for node in sorted(captures.get("import", []), key=lambda n: n.start_byte):
+        for node in sorted(captures.get("import", []), key=_START_BYTE):
             self.read_import(node, imports)
         return imports, calls
 
@@ -523,6 +535,20 @@ class _Builder:
             if callee not in s:
                 s.add(callee)
                 unit.calls.append(callee)
+
+
+def _identifiers(text_words: list[str]) -> frozenset[str]:
+    """Every identifier among the :func:`~scaledown_core.retrieval.text.words` of a text.
+
+    The same set as every ``[A-Za-z_][A-Za-z0-9_]*`` match in the text: a word is a run of such
+    identifiers joined by dots, or a number, and a number never ends inside an identifier.
+    """
+    distinct = set(text_words)
+    found = {w for w in distinct if "." not in w and not w[0].isdigit()}
+    for w in distinct:
+        if "." in w and not w[0].isdigit():
+            found.update(w.split("."))
+    return frozenset(found)
 
 
 def _join(module: str, name: str) -> str:

@@ -346,6 +346,11 @@ def _cost(fi: _FileIndex, lines: list[int]) -> int:
     return int(raw * LINE_JOIN_SCALE) + MARKER_TOKENS * (gaps + 1)
 
 
+def _whole_cost(unit_tokens: int, unit: CodeUnit) -> int:
+    """``_cost`` of the unit's own lines, from its ``_span_tokens`` (its regions never touch: one gap between two)."""
+    return int(unit_tokens * LINE_JOIN_SCALE) + MARKER_TOKENS * len(unit.regions)
+
+
 def _block_terms(index: _Index, unit: CodeUnit, k: int, block: Block) -> set[str]:
     key = (unit.key, k)
     bt = index.block_terms.get(key)
@@ -422,17 +427,46 @@ def _partial_lines(index: _Index, unit: CodeUnit, ev: Evidence, limit: int) -> l
         head = _signature_lines(unit)
     if _cost(fi, head) > limit:
         return None
-    shown = set(head)
-    lines = head
+    shown = _Shown(fi, head)
     chosen = False
     for group in ranked:
         group_lines = [n for k in group for n in blocks[k].line_numbers()]
-        trial = sorted(shown.union(group_lines))
-        if _cost(fi, trial) <= limit:
-            shown.update(group_lines)
-            lines = trial
+        grown = shown.grown(group_lines)
+        if grown.cost() <= limit:
+            shown = grown
             chosen = True
-    return lines if chosen else None
+    return sorted(shown.lines) if chosen else None
+
+
+class _Shown:
+    """A set of lines and the sums that ``_cost`` of its sorted lines needs, grown without re-sorting."""
+
+    def __init__(self, fi: _FileIndex, lines: list[int]) -> None:
+        self.fi = fi
+        self.lines: set[int] = set()
+        self.raw = 0   # tokens of each line + one per line
+        self.runs = 0  # runs of consecutive lines: one elision marker each
+        self._add(lines)
+
+    def _add(self, lines: list[int]) -> None:
+        line_tokens = self.fi.line_tokens
+        for n in lines:
+            if n not in self.lines:
+                self.raw += line_tokens[n - 1] + 1
+                # a new line starts a run, extends one or joins two
+                self.runs += 1 - ((n - 1) in self.lines) - ((n + 1) in self.lines)
+                self.lines.add(n)
+
+    def grown(self, lines: list[int]) -> "_Shown":
+        """These lines and ``lines``."""
+        out = _Shown(self.fi, [])
+        out.lines, out.raw, out.runs = set(self.lines), self.raw, self.runs
+        out._add(lines)
+        return out
+
+    def cost(self) -> int:
+        """``_cost`` of the sorted lines."""
+        return int(self.raw * LINE_JOIN_SCALE) + MARKER_TOKENS * max(self.runs, 1)
 
 
 def _plan(index: _Index, ev: Evidence, order: list[int], scores: list[float], budget: int,
@@ -470,7 +504,7 @@ def _plan(index: _Index, ev: Evidence, order: list[int], scores: list[float], bu
         if tokens <= soft_cap:
             key = ("w", unit.key)
             plan.lines[key] = (unit.path, unit.line_numbers())
-            plan.candidates.append(Candidate(key, value, _cost(fi, unit.line_numbers()), requires, group=unit.key))
+            plan.candidates.append(Candidate(key, value, _whole_cost(tokens, unit), requires, group=unit.key))
         if tokens > MIN_SPLIT_TOKENS and (tokens > soft_cap or tokens > budget * PARTIAL_SHARE):
             lines = _partial_lines(index, unit, ev, int(min(soft_cap, budget * PARTIAL_SHARE)))
             if lines is not None:
@@ -708,13 +742,23 @@ class HasteOptimizer:
         pool.sort(key=lambda i: -scores[i])
         plan = _plan(index, ev, pool, scores, budget, self.soft_cap)
 
+        shown: dict[tuple[tuple[str, str], ...], tuple[str, int]] = {}
+
+        def show(keys: list[tuple[str, str]]) -> tuple[str, int]:
+            """The output for ``keys`` and its exact token count."""
+            # pack, refill and the result all measure the final selection: render and count it once
+            hit = shown.get(tuple(keys))
+            if hit is None:
+                content = render(index.files, _selection(plan, keys), headers=multi)
+                hit = shown[tuple(keys)] = (content, counter.count(content))
+            return hit
+
         def measure(keys: list[tuple[str, str]]) -> int:
-            return counter.count(render(index.files, _selection(plan, keys), headers=multi))
+            return show(keys)[1]
 
         keys = pack(plan.candidates, budget, measure)
         keys = _refill(plan, keys, budget, measure)
-        content = render(index.files, _selection(plan, keys), headers=multi)
-        tokens = counter.count(content)
+        content, tokens = show(keys)
         if tokens > budget:  # the packer guarantees this; never ship over budget
             raise OptimizerError(f"internal error: selection of {tokens} tokens exceeds budget {budget}")
         return self._result(content, files, keys, [scores[i] for i in range(len(scores))], plan.lines,

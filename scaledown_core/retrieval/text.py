@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from itertools import chain
 
-__all__ = ["terms", "query_terms", "split_identifier", "STOPWORDS"]
+__all__ = ["terms", "terms_of_words", "words", "query_terms", "split_identifier", "STOPWORDS"]
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*|\d+(?:\.\d+)?")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
@@ -66,6 +66,17 @@ def _content_terms(word: str) -> tuple[str, ...]:
 def _all_terms(word: str) -> tuple[str, ...]:
     """The terms one word contributes: its parts, short words removed."""
     return tuple([p for p in split_identifier(word) if len(p) >= 2 or p.isdigit()])
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text`` in order: identifiers and dotted names as written, numbers."""
+    return _WORD.findall(text)
+
+
+def terms_of_words(text_words: list[str], keep_stopwords: bool = False) -> list[str]:
+    """:func:`terms` of a text whose :func:`words` are ``text_words``."""
+    word_terms = _all_terms if keep_stopwords else _content_terms
+    return list(chain.from_iterable(map(word_terms, text_words)))
 
 
 def terms(text: str, keep_stopwords: bool = False) -> list[str]:
