@@ -483,8 +483,9 @@ class _Builder:
         from tree_sitter import QueryCursor
 
         captures = QueryCursor(_query()).captures(root)
-        # py-tree-sitter returns captures in an order that changes from parse to parse: sort by position
-        callees = sorted(captures.get("callee", []), key=_START_BYTE)
+        # py-tree-sitter returns captures in an order that changes from parse to parse: sort by position,
+        # the enclosing callee first when two start together (``super(K, self).run`` before ``super``)
+        callees = sorted(captures.get("callee", []), key=lambda n: (n.start_byte, -n.end_byte))
         calls = [(n.start_point[0] + 1, self.node_text(n)) for n in callees]  # _row, inlined: many calls
         imports: dict[str, str] = {}
         for node in sorted(captures.get("import", []), key=_START_BYTE):
