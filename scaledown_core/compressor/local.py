@@ -58,6 +58,10 @@ EMBEDDING_WEIGHT = 1.0
 # 2,000-token context, so that paraphrases the lexical scores missed can still climb in. 48 was no
 # better on dev (nq20 97/92 at 0.25/0.1 against 98/93) and embeds half as many texts again.
 EMBED_CANDIDATES = 32
+# A prompt string at least this long found verbatim in one unit only makes the prompt a lookup (a key,
+# a UUID, a qualified name): embeddings are skipped for it (KV-75 with embeddings: 268 ms -> ~12 ms
+# per item, answers unchanged). Shorter strings (a year, "1990") are too common to decide alone.
+LOOKUP_MIN_CHARS = 8
 FIRST_UNIT_PRIOR = 0.08  # the first unit of a list, table or code block often introduces it
 # The first sentence after a document's title (a retrieved passage, a Wikipedia article) defines its
 # subject and carries its key facts (lead bias): it holds the answer of 76% of multi-hop and 66% of
@@ -230,6 +234,20 @@ def _without_lone_titles(seg: Segmentation, chosen: list[int]) -> list[int]:
     with_body = {seg.units[i].block for i in chosen if seg.units[i].kind != "header"}
     return [i for i in chosen if seg.units[i].kind != "header" or seg.units[i].block in with_body
             or len(seg.blocks[seg.units[i].block].units) == 1]
+
+
+def _unique_exact_match(seg: Segmentation, query: _Query) -> str | None:
+    """A long identifier from the prompt (a key, a UUID, ``Client.charge``) found in exactly one unit.
+
+    Such a prompt is a lookup: the exact match decides, and embedding similarity could only add cost.
+    """
+    for e in query.exact:
+        if len(e) < LOOKUP_MIN_CHARS or " " in e:
+            continue
+        holders = [i for i in range(len(seg.units)) if e in seg.unit_text(i)]
+        if len(holders) == 1:
+            return e
+    return None
 
 
 def _normalise(values: Sequence[float]) -> list[float]:
@@ -474,7 +492,9 @@ class LocalCompressor:
         query = _build_query(prompt, self.preserve_words)
         scores = _Scorer(seg, query, preserve_keywords=self.preserve_keywords, embed_scores=None).scores() \
             if seg.units else []
-        embed = self._embedding_scores(seg, prompt, scores, warnings) if self.embeddings and seg.units else None
+        lookup = _unique_exact_match(seg, query)
+        embed = self._embedding_scores(seg, prompt, scores, warnings) \
+            if self.embeddings and seg.units and lookup is None else None
         if embed is not None:
             scores = _Scorer(seg, query, preserve_keywords=self.preserve_keywords, embed_scores=embed).scores()
         costs = self.counter.count_many([seg.unit_text(i) for i in range(len(seg.units))])
@@ -516,6 +536,8 @@ class LocalCompressor:
                     "blocks_kept": len({seg.units[i].block for i in kept}),
                     "block_kinds": sorted({b.kind for b in seg.blocks}),
                     "includes_prompt": self.include_prompt,
+                    **({"embeddings_skipped": f"the prompt names one unit verbatim ({lookup!r})"}
+                       if self.embeddings and lookup is not None else {}),
                     "warnings": warnings,
                 },
             ),
