@@ -6,7 +6,9 @@ Stages, each a short function:
 2. query     - the prompt into weighted terms and exact strings (identifiers, numbers, quotes);
 3. score     - each unit: identifier-aware BM25 of the unit and of its block, a second hop from the
                best units' entities (bridge entities of multi-hop questions), exact-match boosts,
-               optional embedding similarity, position priors (a titled document's lead sentence);
+               optional embedding similarity (skipped for a lookup by a unique key), position priors
+               (a titled document's lead sentence); the second relevant document's best sentence is
+               raised near the top, so two documents are shown before a third sentence of the first;
 4. budget    - ``rate`` (or the rate ``"auto"`` picks from the scores) and ``max_tokens``;
 5. select    - the one packer (:func:`scaledown_core.retrieval.pack`) under the exact rendered count;
                a unit brings its block's header (title, table header) along; a sentence repeated
@@ -71,10 +73,11 @@ FIRST_UNIT_PRIOR = 0.08  # the first unit of a list, table or code block often i
 # up front..." before "...may request a refund within 45 days").
 LEAD_PRIOR = 0.4
 ORDER_PRIOR = 0.04  # earlier documents first: retrieved context is usually ranked
-# Among several titled documents, the best sentence of each of this many best documents scores as
-# high as the best sentence overall when its document is relevant (block relevance at least
-# SHOWN_MIN_RELEVANCE of the best), so a tight budget shows a second document before a third sentence
-# of the first. A multi-hop question needs two documents, and the first document's runner-up sentences
+# Among several titled documents, the best sentence of each of this many best documents scores at
+# least SHOWN_SHARE of the best sentence overall when its document is relevant (block relevance at
+# least SHOWN_MIN_RELEVANCE of the best), so a tight budget shows a second document before a third
+# sentence of the first (below the first's best: at 1.0 an unrelated runner-up could tie the answer's
+# document and push it out). A multi-hop question needs two documents, and the first document's runner-up sentences
 # mostly restate the question (dev hotpotqa at 0.1: lexical 70.7 -> 73.2, with embeddings 68.3 -> 73.2;
 # nq20 unchanged). Three documents cost nq20 1-3 points (its answer sits in one passage).
 DOCUMENTS_SHOWN = 2
@@ -301,7 +304,6 @@ class _Scorer:
             else [0.0] * len(seg.blocks)
         if len(seg.blocks) > 1 and HOP_WEIGHT > 0:
             block_rel = self._second_hop(unit_rel, block_rel)
-        self.block_rel = block_rel
         if seg.calls:
             unit_rel = self._callees(unit_rel)
         nblocks = max(len(seg.blocks), 1)
@@ -313,10 +315,10 @@ class _Scorer:
             score = UNIT_WEIGHT * unit_rel[i] + BLOCK_WEIGHT * block_rel[u.block]
             score += ORDER_PRIOR * (1.0 - u.block / nblocks) + (lead if first_body else 0.0)
             out.append(score * HEADER_VALUE if u.kind == "header" else score)
-        return self._show_best_documents(out)
+        return self._show_best_documents(out, block_rel)
 
-    def _show_best_documents(self, scores: list[float]) -> list[float]:
-        """Raise the best sentence of each of the ``DOCUMENTS_SHOWN`` best titled documents to the top score."""
+    def _show_best_documents(self, scores: list[float], block_rel: list[float]) -> list[float]:
+        """Raise the best sentence of each of the ``DOCUMENTS_SHOWN`` best titled documents near the top score."""
         seg = self.seg
         best: dict[int, int] = {}
         for i, u in enumerate(seg.units):
@@ -331,7 +333,7 @@ class _Scorer:
         top = scores[leaders[0]]
         out = list(scores)
         for i in leaders[1:]:
-            if self.block_rel[seg.units[i].block] >= SHOWN_MIN_RELEVANCE:
+            if block_rel[seg.units[i].block] >= SHOWN_MIN_RELEVANCE:
                 out[i] = max(out[i], SHOWN_SHARE * top)
         return out
 
@@ -494,7 +496,7 @@ class LocalCompressor:
         query = _build_query(prompt, self.preserve_words)
         scores = _Scorer(seg, query, preserve_keywords=self.preserve_keywords, embed_scores=None).scores() \
             if seg.units else []
-        lookup = _unique_exact_match(seg, query)
+        lookup = _unique_exact_match(seg, query) if self.embeddings else None
         embed = self._embedding_scores(seg, prompt, scores, warnings) \
             if self.embeddings and seg.units and lookup is None else None
         if embed is not None:
