@@ -61,9 +61,9 @@ def _wait_healthy(url: str, server: subprocess.Popen[bytes]) -> None:
 
 def _items(data_dir: Path, n: int) -> tuple[list[str], list[str]]:
     scorer = data.load_scorer(str(data.default_scorer(data_dir)))
-    records = [json.loads(line) for line in data.fixture(data_dir, "nq20").read_text().splitlines() if line.strip()]
-    records = (records * (n // len(records) + 1))[:n]
-    return ([scorer.build_context("nq20", r) for r in records], [scorer.build_prompt("nq20", r) for r in records])
+    items = data.compression_items(data_dir, "nq20", None, scorer)
+    items = (items * (n // len(items) + 1))[:n]
+    return [i["context"] for i in items], [i["prompt"] for i in items]
 
 
 def _timed(run: Callable[[], list[Any]]) -> tuple[float, list[Any]]:
