@@ -37,7 +37,8 @@ class _Optimizer:
         self.optimizer.optimize(context="def warm_up():\n    return 1\n", query="warm up", max_tokens=100)
 
     def select(self, query: str, source: str, budget: int, filename: str) -> dict[str, Any]:
-        result = self.optimizer.optimize(context=source, query=query, max_tokens=budget)
+        # the peers read the source from a file of this name; ours is told the name (frames, file:line)
+        result = self.optimizer.optimize(context=source, query=query, max_tokens=budget, context_path=filename)
         return {"output": result.content, "info": _info(result)}
 
     def repo(self, query: str, root: str, budget: int) -> dict[str, Any]:

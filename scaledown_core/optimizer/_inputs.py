@@ -14,7 +14,7 @@ _NO_PATH: tuple[Any, ...] = (None, "", [])
 
 
 def check_arguments(context: Any, query: Any, file_path: Any, max_tokens: Any,
-                    default_budget: int | None) -> int | None:
+                    default_budget: int | None, context_path: Any = None) -> int | None:
     """The budget to use (``default_budget`` when ``max_tokens`` is None); misuse raises ValueError/TypeError."""
     if query is None or not isinstance(query, str):
         raise ValueError("query is required: pass the question or issue text the code should answer")
@@ -24,6 +24,11 @@ def check_arguments(context: Any, query: Any, file_path: Any, max_tokens: Any,
         raise TypeError(f"context must be a string; got {type(context).__name__}")
     if context and file_path not in _NO_PATH:
         raise ValueError("give either context or file_path, not both")
+    if context_path is not None:
+        if not isinstance(context_path, str) or not context_path.strip():
+            raise TypeError("context_path must be a non-empty string such as 'pkg/module.py'")
+        if file_path not in _NO_PATH:
+            raise ValueError("context_path names where context came from; with file_path, leave it out")
     if max_tokens is None:
         return default_budget
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
@@ -42,10 +47,11 @@ def is_multi(file_path: Any) -> bool:
     return os.path.isdir(file_path)
 
 
-def load_inputs(context: str, file_path: Any, warnings: list[str]) -> list[SourceFile]:
-    """The parsed sources: ``file_path`` when given, else ``context``; their load warnings go to ``warnings``."""
+def load_inputs(context: str, file_path: Any, warnings: list[str], context_path: str | None = None) -> list[SourceFile]:
+    """The parsed sources: ``file_path`` when given, else ``context`` (named ``context_path``); their load
+    warnings go to ``warnings``."""
     if file_path in _NO_PATH:
-        files = [parse_source(context)] if context.strip() else []
+        files = [parse_source(context, path=context_path)] if context.strip() else []
     else:
         files = load_sources(file_path, warnings)
     for sf in files:
@@ -65,11 +71,11 @@ class Request:
 
 
 def read_request(context: Any, query: Any, file_path: Any, max_tokens: Any, extra: Mapping[str, Any],
-                 default_budget: int | None) -> Request:
+                 default_budget: int | None, context_path: Any = None) -> Request:
     """Checks an ``optimize`` call's arguments and loads its sources; unknown ``extra`` arguments warn."""
-    budget = check_arguments(context, query, file_path, max_tokens, default_budget)
+    budget = check_arguments(context, query, file_path, max_tokens, default_budget, context_path)
     warnings: list[str] = []
     if extra:
         warnings.append(f"ignored unknown arguments: {', '.join(sorted(extra))}")
-    files = load_inputs(context, file_path, warnings)
+    files = load_inputs(context, file_path, warnings, context_path)
     return Request(str(query), budget, files, warnings, is_multi(file_path))

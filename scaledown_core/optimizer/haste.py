@@ -13,6 +13,7 @@ import bisect
 import logging
 import math
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -45,6 +46,7 @@ W_FRAME_LINE = 0.5       # a frame's line number falls inside the unit (lines dr
 W_CODE_LINE = 0.8        # a snippet/traceback line is copied verbatim from the unit
 W_MESSAGE = 0.9          # a quoted error message is found in the unit's text
 W_SEMANTIC = 0.2         # share of the embedding similarity in the fused score when semantic=True
+FRAME_LINE_SLACK = 50    # a frame this many lines past the end of an unnamed source is in another file
 DEEPEST_FRAME_BONUS = 0.3  # the deepest frame of a traceback is nearest to the fault
 CODE_LINE_SATURATION = 3   # verbatim lines beyond this many add nothing more
 # ---------------------------------------------------------------- expansion
@@ -167,13 +169,25 @@ def _get_index(files: list[SourceFile], model: str) -> _Index:
 
 
 def _path_matches(frame_path: str, path: str | None) -> bool | None:
-    """True/False when both are known, None when the source has no path."""
+    """True/False when both are known, None when the source has no path.
+
+    Paths match by their trailing components: the frame of an installed package
+    (``/usr/lib/.../astropy/io/fits/card.py``) names the checkout's ``astropy/io/fits/card.py``, and a
+    bare ``card.py`` names any ``card.py``; ``units/decorators.py`` is not ``utils/decorators.py``.
+    """
     if path is None:
         return None
-    a = frame_path.replace("\\", "/").lstrip("./")
-    b = path.replace("\\", "/").lstrip("./")
-    return a.endswith(b) or b.endswith(a) or os.path.basename(a) == os.path.basename(b) and (
-        a.count("/") == 0 or b.count("/") == 0)
+    a, b = _path_parts(frame_path), _path_parts(path)
+    shared = 0
+    for x, y in zip(reversed(a), reversed(b)):
+        if x != y:
+            break
+        shared += 1
+    return shared > 0 and (shared >= 2 or shared == min(len(a), len(b)))
+
+
+def _path_parts(path: str) -> list[str]:
+    return [p for p in path.replace("\\", "/").split("/") if p not in ("", ".", "..")]
 
 
 def _lexical(index: _Index, ev: Evidence) -> list[float]:
@@ -190,15 +204,23 @@ def _frame_scores(index: _Index, ev: Evidence, out: list[float]) -> None:
         depth = DEEPEST_FRAME_BONUS if f.order == deepest else 0.0
         for fi in index.by_path.values():
             match = _path_matches(f.path, fi.sf.path)
-            if match is False:
+            if match is False or (match is None and f.line > len(fi.sf.lines) + FRAME_LINE_SLACK):
                 continue
             at = fi.line_owner.get(f.line)
             if f.func:
                 for i in index.by_name.get(f.func.lower(), []):
                     if index.units[i].path == fi.sf.path:
                         out[i] = max(out[i], W_FRAME + depth)
-            if at is not None and (match or (f.func and index.units[at].name == f.func)):
+            # the frame runs in the unit at its line: the unit itself or a closure the unit defines
+            if at is not None and (match or (f.func and (index.units[at].name == f.func
+                                                         or _defines_before(fi.sf, index.units[at], f.func, f.line)))):
                 out[at] = max(out[at], W_FRAME_LINE + (W_FRAME + depth if f.func else 0.0))
+
+
+def _defines_before(sf: SourceFile, unit: CodeUnit, func: str, line: int) -> bool:
+    """Whether ``unit`` defines a nested function ``func`` above ``line`` (a closure the frame runs in)."""
+    pattern = re.compile(r"\s*(?:async\s+)?def\s+" + re.escape(func) + r"\b")
+    return any(pattern.match(sf.lines[n - 1]) for n in range(unit.start_line, min(line, unit.end_line) + 1))
 
 
 def _message_scores(index: _Index, ev: Evidence, out: list[float]) -> None:
@@ -683,14 +705,20 @@ class HasteOptimizer:
         query: str | None = None,
         file_path: Any = None,
         max_tokens: int | None = None,
+        *,
+        context_path: str | None = None,
         **kwargs: Any,
     ) -> OptimizedContext:
         """The code of ``file_path`` (or of ``context`` when no path is given) that ``query`` needs.
 
         The output never exceeds ``max_tokens`` (default ``hard_cap``) ``target_model`` tokens.
+        ``context_path`` names where ``context`` came from (``"pkg/module.py"``, or just ``"module.py"``);
+        nothing is read from it, but traceback frames and ``file:line`` references in ``query`` are
+        matched against it.
         """
         started = time.perf_counter()
-        req = read_request(context, query, file_path, max_tokens, kwargs, default_budget=self.hard_cap)
+        req = read_request(context, query, file_path, max_tokens, kwargs, default_budget=self.hard_cap,
+                           context_path=context_path)
         budget = req.budget if req.budget is not None else self.hard_cap  # narrows the type: never None here
         return self._select(req.files, req.query, budget, req.warnings, started, multi=req.multi)
 
@@ -700,10 +728,13 @@ class HasteOptimizer:
         query: str | None = None,
         file_path: Any = None,
         max_tokens: int | None = None,
+        *,
+        context_path: str | None = None,
         **kwargs: Any,
     ) -> OptimizedContext:
         """:meth:`optimize` in a worker thread (parsing and ranking are CPU work)."""
-        return await asyncio.to_thread(self.optimize, context, query, file_path, max_tokens, **kwargs)
+        return await asyncio.to_thread(self.optimize, context, query, file_path, max_tokens,
+                                       context_path=context_path, **kwargs)
 
     # ----------------------------------------------------------------- stages
     def _select(self, files: list[SourceFile], query: str, budget: int, warnings: list[str], started: float,

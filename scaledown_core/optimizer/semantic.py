@@ -363,15 +363,19 @@ class SemanticOptimizer:
         query: str | None = None,
         file_path: Any = None,
         max_tokens: int | None = None,
+        *,
+        context_path: str | None = None,
         **kwargs: Any,
     ) -> OptimizedContext:
         """The ``top_k`` units of ``file_path`` (or of ``context`` when no path is given) nearest to ``query``.
 
         ``max_tokens`` (optional) is a hard budget on the output in ``target_model`` tokens; units that
         do not fit whole are shown in part (head plus their best-matching window) or left out.
+        ``context_path`` names where ``context`` came from; the result's spans carry it as their path.
         """
         started = time.perf_counter()
-        req = read_request(context, query, file_path, max_tokens, kwargs, default_budget=None)
+        req = read_request(context, query, file_path, max_tokens, kwargs, default_budget=None,
+                           context_path=context_path)
         return self._select(req.files, req.query, req.budget, req.warnings, started, req.multi)
 
     async def aoptimize(
@@ -380,10 +384,13 @@ class SemanticOptimizer:
         query: str | None = None,
         file_path: Any = None,
         max_tokens: int | None = None,
+        *,
+        context_path: str | None = None,
         **kwargs: Any,
     ) -> OptimizedContext:
         """:meth:`optimize` in a worker thread (embedding and search are CPU work)."""
-        return await asyncio.to_thread(self.optimize, context, query, file_path, max_tokens, **kwargs)
+        return await asyncio.to_thread(self.optimize, context, query, file_path, max_tokens,
+                                       context_path=context_path, **kwargs)
 
     # ----------------------------------------------------------------- stages
     def _select(self, files: list[SourceFile], query: str, budget: int | None, warnings: list[str],

@@ -507,3 +507,75 @@ def test_semantic_rerank_reports_the_model_used(minilm_path: str, tmp_path: Path
     assert result.metrics.retrieval_mode == f"bm25+embedding:{result.metrics.model_used}"
     assert any("text-embedding-3-small" in w for w in result.metrics.warnings)
     assert result.metrics.optimized_tokens <= 200
+
+
+UNITS = textwrap.dedent('''
+    """Checks the units of a function's arguments."""
+
+
+    class UnitsCheck:
+        """A decorator that validates argument units and converts the return value."""
+
+        def __init__(self, **targets):
+            self.targets = targets
+
+        def as_decorator(self, func=None, **targets):
+            """Use the check as a decorator, with or without arguments: it converts units of each argument."""
+            check = UnitsCheck(**targets)
+            return check(func) if func is not None else check
+
+        def __call__(self, wrapped):
+            def wrapper(*args, **kwargs):
+                result = wrapped(*args, **kwargs)
+                return result.to(self.targets["return"])
+            return wrapper
+
+
+    def convert_units(value, unit):
+        """Convert a value with units of one kind into another unit."""
+        return value.to(unit)
+''')
+_WRAPPER_LINE = [ln.strip() for ln in UNITS.splitlines()].index('return result.to(self.targets["return"])') + 1
+
+
+_INIT_LINE = [ln.strip() for ln in UNITS.splitlines()].index("self.targets = targets") + 1
+
+
+def _first_ranked(query: str, **kwargs: object) -> str:
+    result = HasteOptimizer().optimize(context=UNITS, query=query, max_tokens=400, **kwargs)
+    return result.metrics.extra["ranked_units"][0].name
+
+
+def test_a_frame_in_a_closure_counts_for_the_function_that_defines_it() -> None:
+    query = ("Units decorator fails when converting units of the return value\n"
+             f'  File "/usr/lib/python3/site-packages/units/decorators.py", line {_WRAPPER_LINE}, in wrapper\n'
+             "AttributeError: 'NoneType' object has no attribute 'to'\n")
+    assert _first_ranked(query) == "UnitsCheck.__call__"
+
+
+def test_a_frame_past_the_end_of_the_source_is_another_file() -> None:
+    def init_score(line: int) -> float:
+        query = f'Converting units fails\n  File "lib/other.py", line {line}, in __init__\n'
+        result = HasteOptimizer().optimize(context=UNITS, query=query, max_tokens=400)
+        return next(u.score for u in result.metrics.extra["ranked_units"] if u.name == "UnitsCheck.__init__")
+    # a line of this source in another unit: the frame may still be this file, so ``__init__`` counts
+    assert init_score(900) < init_score(_WRAPPER_LINE)
+
+
+@pytest.mark.parametrize("context_path, counted", [
+    ("/home/me/src/shop/pay.py", True),   # a checkout of the installed package
+    ("pay.py", True),
+    ("shop/other/pay.py", False),
+    ("web/pay.py", False),
+])
+def test_context_path_is_matched_to_frames_by_trailing_components(context_path: str, counted: bool) -> None:
+    query = f"Slow since the last release, see /usr/lib/python3/site-packages/shop/pay.py:{_WRAPPER_LINE}\n"
+    first = _first_ranked(query, context_path=context_path)
+    assert (first == "UnitsCheck.__call__") is counted
+
+
+def test_context_path_is_validated() -> None:
+    with pytest.raises(TypeError, match="context_path"):
+        HasteOptimizer().optimize(context=UNITS, query="units", context_path=3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="context_path"):
+        HasteOptimizer().optimize(query="units", file_path=PACKAGE / "models.py", context_path="models.py")

@@ -225,3 +225,12 @@ def test_no_progress_output_when_not_a_terminal(make_fake, capsys: pytest.Captur
     source = "\n\n".join(f"def invoice_{i}(x):\n    return x + {i}\n" for i in range(400))
     SemanticOptimizer(embedder=make_fake()).optimize(context=source, query="invoice")
     assert capsys.readouterr().err == ""
+
+
+def test_context_path_names_the_spans(fake, billing_source: str) -> None:
+    unnamed = SemanticOptimizer(embedder=fake, top_k=2).optimize(context=billing_source, query="refund a payment")
+    named = SemanticOptimizer(embedder=fake, top_k=2).optimize(context=billing_source, query="refund a payment",
+                                                               context_path="shop/billing.py")
+    assert {s.path for s in unnamed.metrics.spans} == {None}
+    assert {s.path for s in named.metrics.spans} == {"shop/billing.py"}
+    assert named.content == unnamed.content
