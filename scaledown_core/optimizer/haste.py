@@ -66,6 +66,7 @@ MARKER_TOKENS = 3        # an elision line costs about this much
 # Lines counted one by one overcount joined text by about 10% (a newline merges with the next line's
 # indentation); the exact measure corrects what is left.
 LINE_JOIN_SCALE = 0.91
+FALLBACK_UNITS = 5       # a budget that holds no candidate: try these many best units in part
 REFILL_TRIES = 24        # exact fits tried after packing to use what budget the estimates left
 MODULE_FACTOR = 0.45     # module-level code is rarely what an issue is about
 CLASS_HEADER_FACTOR = 0.8  # a class docstring matches prose about any of its methods
@@ -495,8 +496,8 @@ def _plan(index: _Index, ev: Evidence, order: list[int], scores: list[float], bu
           soft_cap: int) -> _Plan:
     plan = _Plan()
     best = max((scores[i] for i in order), default=0.0)
-    if best <= 0:
-        return plan
+    if best <= 0:  # nothing matches: every unit is worth the same little, the budget still gets used
+        best = 1.0
     class_sigs: set[str] = set()
     unit_values: list[tuple[CodeUnit, float]] = []
 
@@ -583,6 +584,25 @@ def _refill(plan: _Plan, keys: list[tuple[str, str]], budget: int, measure: Any)
             if cand.group is not None:
                 groups.add(cand.group)
     return chosen
+
+
+def _smallest_view(index: _Index, ev: Evidence, plan: _Plan, pool: list[int], budget: int,
+                   measure: Any) -> list[tuple[str, str]]:
+    """A budget too small for any candidate: the first of the best units whose partial view fits all of it."""
+    by_key = {c.key: c for c in plan.candidates}
+    for i in pool[:FALLBACK_UNITS]:
+        unit = index.units[i]
+        key = ("f", unit.key)
+        plan.lines[key] = (unit.path, _partial_lines(index, unit, ev, budget) or _signature_lines(unit))
+        keys = [key]
+        while unit.parent is not None:  # a method is shown inside its class (and that class in its own)
+            unit = index.units[index.pos[unit.parent]]
+            if ("c", unit.key) not in by_key:
+                break
+            keys.insert(0, ("c", unit.key))
+        if measure(keys) <= budget:
+            return keys
+    return []
 
 
 def _whole_plan(index: _Index) -> _Plan:
@@ -789,6 +809,11 @@ class HasteOptimizer:
 
         keys = pack(plan.candidates, budget, measure)
         keys = _refill(plan, keys, budget, measure)
+        if not keys:
+            keys = _smallest_view(index, ev, plan, pool, budget, measure)
+            warnings.append(f"max_tokens={budget} holds no unit whole; the best-ranked one that fits is shown "
+                            "in part" if keys else f"max_tokens={budget} is too small to show any unit, even "
+                            "in part: the output is empty")
         content, tokens = show(keys)
         if tokens > budget:  # the packer guarantees this; never ship over budget
             raise OptimizerError(f"internal error: selection of {tokens} tokens exceeds budget {budget}")

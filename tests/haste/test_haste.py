@@ -579,3 +579,29 @@ def test_context_path_is_validated() -> None:
         HasteOptimizer().optimize(context=UNITS, query="units", context_path=3)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="context_path"):
         HasteOptimizer().optimize(query="units", file_path=PACKAGE / "models.py", context_path="models.py")
+
+
+def test_a_query_that_matches_nothing_still_fills_the_budget() -> None:
+    source = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n" * 20
+    result = HasteOptimizer().optimize(context=source, query="kubernetes ingress", max_tokens=60)
+    assert "def add(a, b):" in result.content
+    assert 0 < result.metrics.optimized_tokens <= 60
+    assert any("no unit matches" in w for w in result.metrics.warnings)
+
+
+DEEP = ('def deep_if(x):\n    """Doc."""\n' + "".join("    " * (d + 1) + f"if x > {d}:\n" for d in range(6))
+        + "".join("    " * 7 + f"y_{i} = x + {i}\n" for i in range(300)) + "    " * 7 + "return needle_value\n")
+
+
+def test_a_budget_that_holds_no_unit_whole_shows_the_best_in_part() -> None:
+    result = HasteOptimizer().optimize(context=DEEP, query="needle_value", max_tokens=100)
+    assert result.content.splitlines()[0] == "def deep_if(x):"
+    assert "return needle_value" in result.content
+    assert count_tokens(result.content) <= 100
+    assert any("in part" in w for w in result.metrics.warnings)
+
+
+def test_a_budget_too_small_for_any_view_says_so() -> None:
+    result = HasteOptimizer().optimize(context=DEEP, query="needle_value", max_tokens=3)
+    assert result.content == ""
+    assert any("too small" in w for w in result.metrics.warnings)
