@@ -108,6 +108,10 @@ SIZE_NEUTRALITY = 0.9
 # Below this rate a document's title is not shown with its sentences: the budget is better spent on
 # one more sentence (the title's entity is usually named in the document's sentences anyway).
 TITLES_MIN_RATE = 0.15
+# A budget that holds no whole unit: units are cut into pieces of about this share of it (in the
+# context's own characters per token), never shorter than PIECE_MIN_CHARS.
+PIECE_SHARE = 0.5
+PIECE_MIN_CHARS = 8
 
 _QUOTED = re.compile(r"\"([^\"\n]{2,200})\"|“([^”\n]{2,200})”|`([^`\n]{2,200})`|(?<!\w)'([^'\n]{2,100})'(?!\w)")
 _TOKEN = re.compile(r"[\w][\w.\-:/]*\w|\w")
@@ -494,13 +498,7 @@ class LocalCompressor:
 
         seg = segment(context)
         query = _build_query(prompt, self.preserve_words)
-        scores = _Scorer(seg, query, preserve_keywords=self.preserve_keywords, embed_scores=None).scores() \
-            if seg.units else []
-        lookup = _unique_exact_match(seg, query) if self.embeddings else None
-        embed = self._embedding_scores(seg, prompt, scores, warnings) \
-            if self.embeddings and seg.units and lookup is None else None
-        if embed is not None:
-            scores = _Scorer(seg, query, preserve_keywords=self.preserve_keywords, embed_scores=embed).scores()
+        scores, embed, lookup = self._scores(seg, query, prompt, warnings)
         costs = self.counter.count_many([seg.unit_text(i) for i in range(len(seg.units))])
 
         chosen_rate = self._auto_rate(seg, scores, costs, n_context) if rate == "auto" else float(rate)
@@ -511,7 +509,16 @@ class LocalCompressor:
         if n_context <= budget:
             content, kept = context, list(range(len(seg.units)))
         else:
-            kept = self._select(seg, scores, costs, budget, titles=chosen_rate > TITLES_MIN_RATE)
+            titles = chosen_rate > TITLES_MIN_RATE
+            kept = self._select(seg, scores, costs, budget, titles=titles)
+            if not kept and budget > 0 and seg.units:
+                # no whole unit fits: keep the best parts of sentences instead of nothing
+                seg = seg.refined(max(PIECE_MIN_CHARS, int(budget * PIECE_SHARE * len(context) / n_context)))
+                scores, embed, lookup = self._scores(seg, query, prompt, warnings)
+                costs = self.counter.count_many([seg.unit_text(i) for i in range(len(seg.units))])
+                kept = self._select(seg, scores, costs, budget, titles=titles)
+                warnings.append(f"no whole sentence fits the budget of {budget} tokens; parts of sentences are "
+                                "kept" if kept else f"the budget of {budget} tokens holds no part of the context")
             content = seg.render(kept, self.elision_marker)
         self._check_preserved(seg, kept, query, warnings)
         output = content + suffix
@@ -546,6 +553,20 @@ class LocalCompressor:
                 },
             ),
         )
+
+    def _scores(self, seg: Segmentation, query: _Query, prompt: str,
+                warnings: list[str]) -> tuple[list[float], list[float] | None, str | None]:
+        """Unit scores, the embedding similarities fused into them (None: lexical only) and the
+        identifier whose unique match made embeddings unnecessary."""
+        if not seg.units:
+            return [], None, None
+        scores = _Scorer(seg, query, preserve_keywords=self.preserve_keywords, embed_scores=None).scores()
+        lookup = _unique_exact_match(seg, query) if self.embeddings else None
+        embed = self._embedding_scores(seg, prompt, scores, warnings) \
+            if self.embeddings and lookup is None else None
+        if embed is not None:
+            scores = _Scorer(seg, query, preserve_keywords=self.preserve_keywords, embed_scores=embed).scores()
+        return scores, embed, lookup
 
     def _context_ceiling(self, prompt: str, suffix: str, max_tokens: int | None) -> int | None:
         if max_tokens is None:

@@ -42,8 +42,9 @@ _ABBREVIATIONS = frozenset(
     "mr mrs ms dr st jr sr prof gen col lt sgt capt rev vs etc inc ltd co corp no fig eq al approx "
     "dept est jan feb mar apr jun jul aug sep sept oct nov dec mt ft ave blvd e.g i.e u.s u.k".split()
 )
-_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*\s+")
-_NEXT_STARTS_SENTENCE = re.compile(r"[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ]")
+# a full stop in CJK text needs no space after it
+_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*\s+|[。！？]+[」』”’）)]*\s*")
+_OPENING_QUOTE = re.compile(r"[\"'“‘(\[「『]?")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+\S")
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_SEPARATOR = re.compile(r"^\s*\|?[\s:|-]*-[\s:|-]*\|?\s*$")
@@ -117,6 +118,28 @@ class Segmentation:
     def unit_text(self, i: int) -> str:
         u = self.units[i]
         return self.text[u.start : u.end]
+
+    def refined(self, max_chars: int) -> "Segmentation":
+        """The same blocks with each text unit longer than ``max_chars`` cut into pieces no longer than that.
+
+        Pieces end at clause punctuation, else at spaces, else anywhere (text with no spaces); JSON,
+        code and headers stay whole. For a budget that holds no whole unit.
+        """
+        units: list[Unit] = []
+        remap: dict[int, int] = {}
+        blocks = [Block(b.index, b.kind, b.start, b.end, [], None, b.json_root) for b in self.blocks]
+        for block, old in zip(blocks, self.blocks):
+            for i in old.units:
+                u = self.units[i]
+                cut = u.kind in _CUTTABLE and block.kind != "json" and u.end - u.start > max_chars
+                for a, b in (_pieces(self.text, u.start, u.end, max_chars) if cut else [(u.start, u.end)]):
+                    remap.setdefault(i, len(units))
+                    units.append(Unit(len(units), block.index, a, b, u.kind, len(block.units)))
+                    block.units.append(len(units) - 1)
+            block.header = remap.get(old.header) if old.header is not None else None
+        return Segmentation(self.text, blocks, units, {remap[i]: v for i, v in self.labels.items()},
+                            {remap[i]: remap[p] for i, p in self.parents.items()},
+                            {remap[i]: v for i, v in self.calls.items()})
 
     def render(self, keep: Iterable[int], marker: str = ELISION) -> str:
         """The kept units in source order, with ``marker`` where something between them was left out.
@@ -216,7 +239,7 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     s = start
     for m in _SENTENCE_END.finditer(text, start, end):
         cut = m.end()
-        if cut >= end or not _NEXT_STARTS_SENTENCE.match(text, cut):
+        if cut >= end or not _starts_sentence(text, cut, cjk=m.group()[0] in "。！？"):
             continue
         word = re.search(r"(\S+?)[.!?]+[\"'”’)\]]*\s+$", text[max(s, m.start() - 40) : cut])
         if word and text[m.start()] == ".":
@@ -227,6 +250,38 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
         s = cut
     spans.append((s, end))
     return [t for t in (_trim(text, a, b) for a, b in spans) if t[1] > t[0]]
+
+
+_CUTTABLE = frozenset({"sentence", "item", "row", "line"})
+_CLAUSE_END = re.compile(r"[,;:，、；：。！？.!?]+[\"'”’)\]]*\s*")
+_SPACE = re.compile(r"\s+")
+
+
+def _pieces(text: str, a: int, b: int, max_chars: int) -> list[tuple[int, int]]:
+    """``[a, b)`` cut into spans of at most ``max_chars``: after a clause if one ends in the second
+    half of the window, else at the last space, else at ``max_chars``."""
+    out: list[tuple[int, int]] = []
+    while b - a > max_chars:
+        window = text[a : a + max_chars]
+        cut = None
+        for pattern in (_CLAUSE_END, _SPACE):
+            ends = [m.end() for m in pattern.finditer(window) if m.end() > max_chars // 2]
+            if ends:
+                cut = ends[-1]
+                break
+        out.append(_trim(text, a, a + (cut or max_chars)))
+        a += cut or max_chars
+    out.append(_trim(text, a, b))
+    return [span for span in out if span[1] > span[0]]
+
+
+def _starts_sentence(text: str, at: int, cjk: bool) -> bool:
+    """Whether a sentence can start at ``at``: a capital or a digit (any script), after a CJK stop anything."""
+    at = _OPENING_QUOTE.match(text, at).end()
+    if at >= len(text):
+        return False
+    ch = text[at]
+    return cjk or ch.isupper() or ch.isdigit() or (ch.isalpha() and not ch.islower())
 
 
 def _trim_lines(text: str, a: int, b: int) -> tuple[int, int]:

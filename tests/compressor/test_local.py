@@ -29,6 +29,7 @@ PROMPT = "Answer the question using the documents above.\nQuestion: Where does S
 
 
 def pieces(output: str) -> list[str]:
+    """The kept text between elision markers."""
     return [p.strip() for p in re.split(re.escape(ELISION), output) if p.strip()]
 
 
@@ -191,3 +192,35 @@ def test_property_budget_and_no_invention(sentences: list[str], rate: float, cap
         at = context.find(piece, pos)
         assert at >= 0
         pos = at + len(piece)
+
+
+@pytest.mark.parametrize("text, sentences", [
+    ("Москва большая. Это столица России.", ["Москва большая.", "Это столица России."]),
+    ("東京は首都です。人口は多い。", ["東京は首都です。", "人口は多い。"]),
+    ("Ο Δίας ήταν θεός. Η Ήρα ήταν θεά.", ["Ο Δίας ήταν θεός.", "Η Ήρα ήταν θεά."]),
+])
+def test_sentences_end_in_any_script(text: str, sentences: list[str]) -> None:
+    from scaledown_core.compressor.segment import segment
+
+    seg = segment(text)
+    assert [seg.unit_text(i) for i in range(len(seg.units))] == sentences
+
+
+@pytest.mark.parametrize("text", [
+    " ".join(f"the worker {i} retried the upload and then gave up, logging a timeout" for i in range(80)),
+    "".join(f"東京{i}の人口は多く" for i in range(400)),
+])
+def test_a_budget_smaller_than_any_sentence_keeps_parts_of_sentences(text: str) -> None:
+    result = LocalCompressor(rate=0.1).compress(text, "which worker 42 gave up?")
+    assert 0 < result.metrics.compressed_prompt_tokens <= 0.1 * count_tokens(text)
+    pos = 0
+    for piece in pieces(result.content):
+        pos = text.index(piece, pos) + len(piece)
+    assert any("parts of sentences" in w for w in result.metrics.extra["warnings"])
+
+
+def test_the_part_kept_is_the_one_the_prompt_asks_for() -> None:
+    text = " ".join(f"the worker {i} retried the upload and then gave up, logging a timeout" for i in range(80))
+    text = text.replace("worker 42 retried the upload", "worker 42 retried the checksum")
+    result = LocalCompressor(rate=0.1).compress(text, "which worker retried the checksum?")
+    assert "worker 42 retried the checksum" in result.content
