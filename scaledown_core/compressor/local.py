@@ -238,6 +238,13 @@ def _repeated_sentences(seg: Segmentation, scores: list[float]) -> set[int]:
     return {i for i, u in enumerate(seg.units) if u.kind == "sentence" and i not in kept}
 
 
+_ELISION_LINES = frozenset({"# ...", "...", "…", "# …"})
+
+
+def _only_elisions(text: str) -> bool:
+    return all(line.strip() in _ELISION_LINES for line in text.splitlines() if line.strip())
+
+
 def _without_lone_titles(seg: Segmentation, chosen: list[int]) -> list[int]:
     """``chosen`` less the titles none of whose body units are chosen (packing may drop the body)."""
     with_body = {seg.units[i].block for i in chosen if seg.units[i].kind != "header"}
@@ -606,7 +613,9 @@ class LocalCompressor:
             cost = costs[i] + sep_cost
             # a title comes only with its block's body: alone it says little and costs tokens
             is_title = u.kind == "header" and header == i and len(seg.blocks[u.block].units) > 1
-            value = 0.0 if is_title else max(scores[i], 1e-6) * cost ** SIZE_NEUTRALITY
+            # an elision line of an earlier stage ("# ...") says nothing on its own
+            empty = is_title or _only_elisions(seg.unit_text(i))
+            value = 0.0 if empty else max(scores[i], 1e-6) * cost ** SIZE_NEUTRALITY
             candidates.append(Candidate(key=i, value=value, cost=cost, requires=requires))
 
         def measure(keys: list[int]) -> int:
@@ -622,7 +631,7 @@ class LocalCompressor:
               measure: Any) -> list[int]:
         """Use what the estimates left over: try the best remaining units against the exact count."""
         chosen_set = set(chosen)
-        rest = sorted((c for c in candidates if c.key not in chosen_set), key=lambda c: -c.value)
+        rest = sorted((c for c in candidates if c.key not in chosen_set and c.value > 0), key=lambda c: -c.value)
         used = measure(chosen) if chosen else 0
         for cand in rest[:64]:
             if budget - used < 2:

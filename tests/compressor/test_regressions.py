@@ -258,3 +258,12 @@ def test_a_title_is_never_kept_without_a_sentence_of_its_document() -> None:
             if title in out.splitlines():
                 sentences = [s.strip() for s in body.replace(". ", ".\n").splitlines()]
                 assert any(s in out for s in sentences), (rate, title, out)
+
+
+def test_an_earlier_stages_elision_line_is_never_kept_alone() -> None:
+    # HasteOptimizer output marks what it left out with "# ..." lines; they say nothing on their own
+    selected = "def tabbed(a):\n\tif a:\n\t\treturn 1\n\treturn 2\n# ..."
+    for rate in (0.2, 0.3, 0.5):
+        result = LocalCompressor(rate=rate).compress(selected, "tabbed")
+        kept = [line.strip() for line in result.content.splitlines() if line.strip()]
+        assert not kept or any(line not in ("# ...", "…") for line in kept), (rate, result.content)
