@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+import tokenize
 from pathlib import Path
 from typing import Iterable, Sequence, Union
 
@@ -46,23 +48,36 @@ def _read(path: Path, shown: str, single: bool, warnings: list[str]) -> SourceFi
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise OptimizerError(f"cannot read {shown}: {exc.strerror or exc}") from exc
+        if single:
+            raise OptimizerError(f"cannot read {shown}: {exc.strerror or exc}") from exc
+        warnings.append(f"{shown}: unreadable file skipped ({exc.strerror or exc})")
+        return None
     if b"\x00" in data[:_SNIFF_BYTES]:
         if single:
             raise OptimizerError(f"{shown} is a binary file, not Python source")
         warnings.append(f"{shown}: binary file skipped")
         return None
+    encoding = _declared_encoding(data)
     try:
-        text = data.decode("utf-8")
+        text = data.decode(encoding)
         own: list[str] = []
     except UnicodeDecodeError as exc:
-        text = data.decode("utf-8", errors="replace")
-        own = [f"{shown}: not valid UTF-8 (first bad byte at offset {exc.start}); "
+        text = data.decode(encoding, errors="replace")
+        name = "UTF-8" if encoding.startswith("utf-8") else encoding
+        own = [f"{shown}: not valid {name} (first bad byte at offset {exc.start}); "
                "undecodable bytes replaced with U+FFFD"]
         warnings.extend(own)
     if text.startswith("\ufeff"):
         text = text[1:]
     return parse_source(text, path=shown, warnings=own)
+
+
+def _declared_encoding(data: bytes) -> str:
+    """The encoding Python itself would read the file in: a PEP 263 coding line or BOM, else UTF-8."""
+    try:
+        return tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+    except SyntaxError:  # an unknown or contradictory coding line
+        return "utf-8"
 
 
 def load_sources(paths: PathLike | Sequence[PathLike], warnings: list[str] | None = None) -> list[SourceFile]:
@@ -83,6 +98,7 @@ def load_sources(paths: PathLike | Sequence[PathLike], warnings: list[str] | Non
     sink = warnings if warnings is not None else []
     out: list[SourceFile] = []
     seen: set[str] = set()
+    read: set[Path] = set()  # a file named twice (alone and inside a folder given too) is read once
     for item in items:
         if not isinstance(item, (str, os.PathLike)):
             raise TypeError(f"file_path entries must be paths, got {type(item).__name__}")
@@ -92,17 +108,19 @@ def load_sources(paths: PathLike | Sequence[PathLike], warnings: list[str] | Non
         if p.is_dir():
             for f in _walk_py(p):
                 shown = f.relative_to(p).as_posix()
-                if shown in seen:
+                if shown in seen or f.resolve() in read:
                     continue
                 seen.add(shown)
+                read.add(f.resolve())
                 sf = _read(f, shown, single=False, warnings=sink)
                 if sf is not None:
                     out.append(sf)
         else:
             shown = os.fspath(item)
-            if shown in seen:
+            if shown in seen or p.resolve() in read:
                 continue
             seen.add(shown)
+            read.add(p.resolve())
             sf = _read(p, shown, single=True, warnings=sink)
             if sf is not None:
                 out.append(sf)

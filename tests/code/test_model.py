@@ -343,6 +343,28 @@ def test_non_utf8_is_replaced_and_reported(tmp_path: Path):
     assert any("UTF-8" in w for w in warnings) and sf.warnings
 
 
+def test_a_coding_line_is_honoured_as_python_does(tmp_path: Path):
+    (tmp_path / "latin.py").write_bytes("# -*- coding: latin-1 -*-\ndef caf\u00e9():\n    return 1\n".encode("latin-1"))
+    warnings: list[str] = []
+    [sf] = load_sources(tmp_path / "latin.py", warnings)
+    assert "def caf\u00e9():" in sf.text and warnings == [] and not sf.has_syntax_errors
+
+
+def test_an_unreadable_file_in_a_directory_is_skipped_with_a_warning(tmp_path: Path):
+    (tmp_path / "ok.py").write_text("def ok():\n    pass\n")
+    (tmp_path / "gone.py").symlink_to(tmp_path / "missing-target.py")
+    warnings: list[str] = []
+    files = load_sources(tmp_path, warnings)
+    assert [f.path for f in files] == ["ok.py"]
+    assert any("gone.py" in w and "skipped" in w for w in warnings)
+
+
+def test_a_file_named_alone_and_inside_a_directory_is_read_once(tmp_path: Path):
+    (tmp_path / "a.py").write_text("def a():\n    return 1\n")
+    files = load_sources([tmp_path, tmp_path / "a.py"])
+    assert [f.path for f in files] == ["a.py"]
+
+
 def test_directory_walk_skips_envs_and_hidden(tmp_path: Path):
     for rel in ["src/a.py", "src/sub/b.py", ".hidden/c.py", "venv/lib/d.py", "build/e.py",
                 "src/__pycache__/f.py", "env2/g.py", "notes.txt"]:
