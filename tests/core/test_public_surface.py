@@ -31,3 +31,18 @@ def test_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_source_keywords_only_for_an_optimize_that_takes_them() -> None:
+    from scaledown_core.optimizer import HasteOptimizer, source_keywords
+
+    class Plain:
+        def optimize(self, context, query, file_path=None, max_tokens=None): ...
+
+    class Open:
+        def optimize(self, context, query, **kwargs): ...
+
+    assert source_keywords(HasteOptimizer(), "pkg/mod.py") == {"context_path": "pkg/mod.py"}
+    assert source_keywords(Open(), "pkg/mod.py") == {"context_path": "pkg/mod.py"}
+    assert source_keywords(Plain(), "pkg/mod.py") == {}
+    assert source_keywords(HasteOptimizer(), None) == {} and source_keywords(HasteOptimizer(), " ") == {}

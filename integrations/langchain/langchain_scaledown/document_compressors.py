@@ -12,6 +12,7 @@ from typing import Any
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
 from pydantic import ConfigDict, Field, model_validator
+from scaledown_core.optimizer import source_keywords
 
 __all__ = ["ScaleDownDocumentCompressor"]
 
@@ -88,7 +89,8 @@ class ScaleDownDocumentCompressor(BaseDocumentCompressor):
         results: dict[int, Any] = {}
         for i in plan.code:
             results[i] = self.code_optimizer.optimize(
-                context=documents[i].page_content, query=query, max_tokens=plan.ceilings[i]
+                context=documents[i].page_content, query=query, max_tokens=plan.ceilings[i],
+                **source_keywords(self.code_optimizer, documents[i].metadata.get("source")),
             )
         for indices, ceiling in plan.prose_batches():
             texts = [documents[i].page_content for i in indices]
@@ -109,7 +111,8 @@ class ScaleDownDocumentCompressor(BaseDocumentCompressor):
         outcomes = await asyncio.gather(
             *(
                 self.code_optimizer.aoptimize(
-                    context=documents[i].page_content, query=query, max_tokens=plan.ceilings[i]
+                    context=documents[i].page_content, query=query, max_tokens=plan.ceilings[i],
+                    **source_keywords(self.code_optimizer, documents[i].metadata.get("source")),
                 )
                 for i in plan.code
             ),

@@ -24,6 +24,8 @@ class Job:
     index: int
     text: str
     max_tokens: Optional[int]
+    path: Optional[str] = None
+    """Where the node's text came from (``file_path`` metadata), when known."""
 
 
 class BaseScaleDownPostprocessor(BaseNodePostprocessor):
@@ -90,7 +92,7 @@ class BaseScaleDownPostprocessor(BaseNodePostprocessor):
             sizes = get_counter(self._engine.target_model).count_many(texts)
             ceilings = share_budget(sizes, self.max_tokens)
         jobs = [
-            Job(i, text, ceiling)
+            Job(i, text, ceiling, nodes[i].node.metadata.get("file_path"))
             for i, (text, ceiling) in enumerate(zip(texts, ceilings))
             if text.strip() and ceiling != 0
         ]

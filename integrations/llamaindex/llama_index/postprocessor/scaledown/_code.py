@@ -7,6 +7,7 @@ from abc import abstractmethod
 from typing import Any, Sequence
 
 from llama_index.core.bridge.pydantic import Field, model_validator
+from scaledown_core.optimizer import source_keywords
 
 from ._base import BaseScaleDownPostprocessor, Job, check_engine
 
@@ -43,11 +44,22 @@ class BaseCodePostprocessor(BaseScaleDownPostprocessor):
         return self.optimizer
 
     def _run(self, jobs: Sequence[Job], query: str) -> list[Any]:
-        return [self.optimizer.optimize(context=j.text, query=query, max_tokens=j.max_tokens) for j in jobs]
+        return [
+            self.optimizer.optimize(
+                context=j.text, query=query, max_tokens=j.max_tokens, **source_keywords(self.optimizer, j.path)
+            )
+            for j in jobs
+        ]
 
     async def _arun(self, jobs: Sequence[Job], query: str) -> list[Any]:
         return list(
             await asyncio.gather(
-                *(self.optimizer.aoptimize(context=j.text, query=query, max_tokens=j.max_tokens) for j in jobs)
+                *(
+                    self.optimizer.aoptimize(
+                        context=j.text, query=query, max_tokens=j.max_tokens,
+                        **source_keywords(self.optimizer, j.path),
+                    )
+                    for j in jobs
+                )
             )
         )
