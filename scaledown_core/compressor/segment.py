@@ -338,7 +338,8 @@ def _scan_json(text: str, start: int, decoder: json.JSONDecoder) -> _JsonContain
 def _find_json(text: str) -> int | None:
     """Where a JSON object or array starts that runs to the end of ``text`` (after a short preamble)."""
     decoder = json.JSONDecoder()
-    for m in re.finditer(r"^[ \t]*[\[{]", text, re.M):
+    # at a line start, or right after a label on the same line ("JSON data: {...}")
+    for m in re.finditer(r"(?:^|(?<=:))[ \t]*[\[{]", text, re.M):
         at = m.end() - 1
         if text[:at].count("\n") > 3:
             return None

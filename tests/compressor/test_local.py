@@ -90,6 +90,14 @@ def test_json_output_stays_valid_json_and_keeps_the_named_key() -> None:
     assert r.content.startswith("JSON data:")
 
 
+def test_json_after_a_label_on_the_same_line_is_json() -> None:
+    context = "JSON data: " + json.dumps({"users": [{"id": i, "name": f"user{i}"} for i in range(300)]})
+    r = LocalCompressor(rate=0.1).compress(context, "name of id 42")
+    assert r.content.startswith("JSON data: ")
+    users = json.loads(r.content[len("JSON data: "):])["users"]
+    assert {"id": 42, "name": "user42"} in users and len(users) < 300
+
+
 def test_nested_json_is_opened_and_stays_valid() -> None:
     data = {"meta": {"version": 3}, "users": [{"id": i, "name": f"user{i}", "bio": "x " * 30} for i in range(20)]}
     r = LocalCompressor(rate=0.2).compress(json.dumps(data, indent=1), "What is the name of user 7?")
