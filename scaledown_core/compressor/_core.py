@@ -228,7 +228,7 @@ def error_for_status(status: int, body: Any) -> Exception:
 
 def _first_int(*candidates: Any) -> int | None:
     for value in candidates:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
             return int(value)
     return None
 
@@ -256,6 +256,8 @@ def parse_response(body: Any, *, status: int = 200, requested_rate: Rate, target
     if not isinstance(text, str):
         raise MalformedResponseError("the service's answer has no string compressed_prompt: "
                                      f"{_excerpt(body)}", status, body)
+    if not text.strip():  # the protocol's compressed_prompt always holds at least the prompt
+        raise MalformedResponseError(f"the service's compressed_prompt is empty: {_excerpt(body)}", status, body)
     original = _first_int(nested.get("original_prompt_tokens"), body.get("original_prompt_tokens"),
                           body.get("total_original_tokens"))
     compressed = _first_int(nested.get("compressed_prompt_tokens"), body.get("compressed_prompt_tokens"),
@@ -275,8 +277,10 @@ def parse_response(body: Any, *, status: int = 200, requested_rate: Rate, target
         float(service_rate) if isinstance(service_rate, (int, float)) and not isinstance(service_rate, bool)
         else None)
     latency = body.get("latency_ms")
+    if not (isinstance(latency, (int, float)) and not isinstance(latency, bool) and math.isfinite(latency)):
+        latency = None
     extra: dict[str, Any] = {"engine": "api", "round_trip_ms": elapsed_ms}
-    if isinstance(latency, (int, float)):
+    if latency is not None:
         extra["service_latency_ms"] = float(latency)
     if meta:
         extra["request_metadata"] = meta
@@ -287,7 +291,7 @@ def parse_response(body: Any, *, status: int = 200, requested_rate: Rate, target
         metrics=CompressionMetrics(
             original_prompt_tokens=original,
             compressed_prompt_tokens=compressed,
-            latency_ms=float(latency) if isinstance(latency, (int, float)) else elapsed_ms,
+            latency_ms=float(latency) if latency is not None else elapsed_ms,
             model_used=str(body.get("model_used") or target_model),
             rate=rate,
             extra=extra,
@@ -311,13 +315,14 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def retry_delay(attempt: int, base: float, cap: float, retry_after: str | None = None) -> float:
-    """Seconds to sleep before retry number ``attempt`` (0-based).
+def retry_delay(attempt: int, base: float, cap: float, retry_after: str | None = None) -> float | None:
+    """Seconds to sleep before retry number ``attempt`` (0-based), or None: do not retry.
 
-    ``Retry-After`` wins when the service sends it (up to ``MAX_RETRY_AFTER_S``); otherwise
-    exponential backoff ``base * 2**attempt`` with jitter, capped at ``cap``.
+    ``Retry-After`` wins when the service sends it; one longer than ``MAX_RETRY_AFTER_S`` gives None
+    (the caller reports the error now). Otherwise exponential backoff ``base * 2**attempt`` with
+    jitter, never above ``cap``.
     """
     told = retry_after_seconds(retry_after)
     if told is not None:
-        return min(told, MAX_RETRY_AFTER_S)
-    return min(cap, base * (2**attempt)) * random.uniform(*JITTER)
+        return told if told <= MAX_RETRY_AFTER_S else None
+    return min(cap, base * (2**attempt) * random.uniform(*JITTER))

@@ -45,9 +45,13 @@ class ScaleDownCompressor:
         api_key: the key; else ``set_api_key()``, else ``SCALEDOWN_API_KEY`` (read at call time).
         temperature, preserve_keywords, preserve_words: service options, sent only when set.
         api_url: base URL; else ``SCALEDOWN_API_URL``, else ``https://api.scaledown.xyz``.
-        timeout: seconds per attempt. max_retries: extra attempts after a retryable failure.
+        timeout: seconds allowed to connect, and for each read and write of an attempt (httpx's
+            timeouts: a server that keeps trickling bytes can hold an attempt longer).
+        max_retries: extra attempts after a retryable failure (429, 5xx, timeouts, connection errors).
         max_concurrency: requests in flight for a batch.
-        backoff, backoff_cap: first backoff and its ceiling in seconds (jittered, doubled per retry).
+        backoff, backoff_cap: first backoff and its ceiling in seconds (doubled per retry, jittered,
+            never above the ceiling). A ``Retry-After`` up to 60 s is honoured as sent; a longer one
+            ends the retries at once with the service's error.
         http_client, async_http_client: injected httpx clients (tests, proxies); their own timeout
             applies and they are not closed by us.
 
@@ -102,6 +106,7 @@ class ScaleDownCompressor:
         self.backoff_cap = float(backoff_cap)
         self._client = http_client
         self._aclient = async_http_client
+        self._aclient_loop: asyncio.AbstractEventLoop | None = None
         self._owns_client = http_client is None
         self._owns_aclient = async_http_client is None
         self._lock = threading.Lock()
@@ -128,8 +133,9 @@ class ScaleDownCompressor:
         """Close both pools this compressor created."""
         self.close()
         if self._aclient is not None and self._owns_aclient:
-            await self._aclient.aclose()
-            self._aclient = None
+            if self._aclient_loop is asyncio.get_running_loop():
+                await self._aclient.aclose()
+            self._aclient = None  # a pool of a finished event loop closed with it
 
     def __enter__(self) -> "ScaleDownCompressor":
         return self
@@ -150,8 +156,11 @@ class ScaleDownCompressor:
             return self._client
 
     def _async_client(self) -> httpx.AsyncClient:
-        if self._aclient is None:
+        # an async pool belongs to the event loop it was made in: each asyncio.run() gets its own
+        loop = asyncio.get_running_loop()
+        if self._aclient is None or (self._owns_aclient and self._aclient_loop is not loop):
             self._aclient = httpx.AsyncClient(timeout=self.timeout, limits=self._limits())
+            self._aclient_loop = loop
         return self._aclient
 
     def _limits(self) -> httpx.Limits:
@@ -200,6 +209,10 @@ class ScaleDownCompressor:
                 "no ScaleDown API key: pass api_key=, call scaledown_core.set_api_key(), or set "
                 "SCALEDOWN_API_KEY (or use LocalCompressor, which needs no key)"
             )
+        if not (key.isascii() and key.isprintable()) or any(ch.isspace() for ch in key):
+            # never echo it: the message would leak the key
+            raise AuthenticationError("the ScaleDown API key holds characters an HTTP header cannot carry "
+                                      "(spaces, control or non-ASCII characters); check how it was set")
         return key
 
     def _request(self, key: str, context: str, prompt: str, max_tokens: int | None) -> tuple[str, dict, dict]:
@@ -220,13 +233,13 @@ class ScaleDownCompressor:
                 response = client.post(url, json=payload, headers=headers, **self._timeout_arg(self._owns_client))
             except _RETRYABLE_TRANSPORT as exc:
                 if last:
-                    raise _transport_error(exc, url, attempt + 1) from exc
-                time.sleep(self._delay(attempt, None, f"{type(exc).__name__}"))
+                    raise _transport_error(exc, url, attempt + 1, key) from exc
+                time.sleep(self._delay(attempt, None, type(exc).__name__) or 0.0)
                 continue
-            if response.status_code in _core.RETRY_STATUSES and not last:
-                time.sleep(self._delay(attempt, response.headers.get("retry-after"), f"HTTP {response.status_code}"))
-                continue
-            return self._result(response, started)
+            delay = self._retry_delay(response, attempt) if not last else None
+            if delay is None:
+                return self._result(response, started)
+            time.sleep(delay)
         raise AssertionError("unreachable: the retry loop returns or raises")  # pragma: no cover
 
     async def _aone(self, key: str, context: str, prompt: str, max_tokens: int | None) -> CompressedPrompt:
@@ -240,24 +253,33 @@ class ScaleDownCompressor:
                                              **self._timeout_arg(self._owns_aclient))
             except _RETRYABLE_TRANSPORT as exc:
                 if last:
-                    raise _transport_error(exc, url, attempt + 1) from exc
-                await asyncio.sleep(self._delay(attempt, None, f"{type(exc).__name__}"))
+                    raise _transport_error(exc, url, attempt + 1, key) from exc
+                await asyncio.sleep(self._delay(attempt, None, type(exc).__name__) or 0.0)
                 continue
-            if response.status_code in _core.RETRY_STATUSES and not last:
-                await asyncio.sleep(self._delay(attempt, response.headers.get("retry-after"),
-                                                f"HTTP {response.status_code}"))
-                continue
-            return self._result(response, started)
+            delay = self._retry_delay(response, attempt) if not last else None
+            if delay is None:
+                return self._result(response, started)
+            await asyncio.sleep(delay)
         raise AssertionError("unreachable: the retry loop returns or raises")  # pragma: no cover
 
     def _timeout_arg(self, owned: bool) -> dict[str, Any]:
         # an injected client keeps its own timeout configuration
         return {"timeout": self.timeout} if owned else {}
 
-    def _delay(self, attempt: int, retry_after: str | None, why: str) -> float:
+    def _delay(self, attempt: int, retry_after: str | None, why: str) -> float | None:
+        """Seconds to wait before the next attempt; None when the service asks for longer than we wait."""
         delay = _core.retry_delay(attempt, self.backoff, self.backoff_cap, retry_after)
+        if delay is None:
+            logger.warning("ScaleDown API %s asks to retry after %s s; not waiting that long", why, retry_after)
+            return None
         logger.warning("ScaleDown API %s; retry %d of %d in %.2fs", why, attempt + 1, self.max_retries, delay)
         return delay
+
+    def _retry_delay(self, response: httpx.Response, attempt: int) -> float | None:
+        """Seconds to wait before retrying ``response``; None when it is final."""
+        if response.status_code not in _core.RETRY_STATUSES:
+            return None
+        return self._delay(attempt, response.headers.get("retry-after"), f"HTTP {response.status_code}")
 
     def _result(self, response: httpx.Response, started: float) -> CompressedPrompt:
         body = _core.decode_body(response.content)
@@ -267,8 +289,9 @@ class ScaleDownCompressor:
                                     elapsed_ms=(time.perf_counter() - started) * 1000.0)
 
 
-def _transport_error(exc: Exception, url: str, attempts: int) -> APIError:
+def _transport_error(exc: Exception, url: str, attempts: int, key: str) -> APIError:
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"no answer from {url} within the timeout ({type(exc).__name__}) "
                                f"after {attempts} attempt(s)")
-    return APIConnectionError(f"could not reach {url} ({type(exc).__name__}: {exc}) after {attempts} attempt(s)")
+    said = str(exc).replace(key, "<api key>")  # transport errors may quote the request's headers
+    return APIConnectionError(f"could not reach {url} ({type(exc).__name__}: {said}) after {attempts} attempt(s)")

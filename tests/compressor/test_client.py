@@ -4,7 +4,9 @@ scripted fault server on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import time
 
 import httpx
 import pytest
@@ -22,6 +24,7 @@ from scaledown_core.exceptions import (
     ServerError,
 )
 from scaledown_core.server import create_app
+from scaledown_core.tokens import count_tokens
 
 from .conftest import NESTED_OK, FaultServer, Reply
 
@@ -77,6 +80,7 @@ def test_flat_response_shape(fault_server: FaultServer) -> None:
     {**NESTED_OK, "successful": False},
     {"results": {"successful": True}, "successful": True},
     {"results": {"compressed_prompt": None}, "successful": True},
+    {"results": {"compressed_prompt": ""}, "successful": True},
     ["not", "an", "object"],
 ])
 def test_200_that_is_not_a_result_is_an_error(fault_server: FaultServer, body: object) -> None:
@@ -85,6 +89,16 @@ def test_200_that_is_not_a_result_is_an_error(fault_server: FaultServer, body: o
         client_for(fault_server).compress(CONTEXT, PROMPT)
     assert info.value.status_code == 200 and info.value.body == body
     assert len(fault_server.seen) == 1  # not retried
+
+
+@pytest.mark.parametrize("count", [float("nan"), float("inf"), -5])
+def test_token_counts_that_are_not_counts_are_counted_locally(fault_server: FaultServer, count: float) -> None:
+    body = {"results": {"compressed_prompt": "short context\n\nQ?", "original_prompt_tokens": count,
+                        "compressed_prompt_tokens": count, "successful": True}, "successful": True}
+    fault_server.script(Reply(raw=json.dumps(body).encode()))  # NaN and Infinity are what Python's json writes
+    r = client_for(fault_server).compress(CONTEXT, PROMPT)
+    assert r.metrics.compressed_prompt_tokens == count_tokens("short context\n\nQ?")
+    assert r.metrics.extra["warnings"]
 
 
 def test_malformed_json_is_an_error(fault_server: FaultServer) -> None:
@@ -109,6 +123,21 @@ def test_429_every_time_raises_rate_limit_with_status_and_body(fault_server: Fau
         client_for(fault_server, max_retries=2).compress(CONTEXT, PROMPT)
     assert info.value.status_code == 429 and info.value.body == {"detail": "slow down"}
     assert len(fault_server.seen) == 3
+
+
+def test_a_retry_after_longer_than_we_wait_is_reported_at_once(fault_server: FaultServer) -> None:
+    fault_server.script(Reply(429, {"detail": "come back in an hour"}, {"Retry-After": "3600"}))
+    started = time.perf_counter()
+    with pytest.raises(RateLimitError, match="come back in an hour"):
+        client_for(fault_server, max_retries=3).compress(CONTEXT, PROMPT)
+    assert len(fault_server.seen) == 1 and time.perf_counter() - started < 5
+
+
+def test_backoff_never_exceeds_its_cap(fault_server: FaultServer) -> None:
+    from scaledown_core.compressor._core import retry_delay
+
+    delays = [retry_delay(attempt, 1.0, 2.0) for attempt in range(6) for _ in range(50)]
+    assert max(d for d in delays if d is not None) <= 2.0 and min(d for d in delays if d is not None) > 0
 
 
 def test_500_retried_then_server_error(fault_server: FaultServer) -> None:
@@ -149,6 +178,14 @@ def test_connection_refused_is_connection_error() -> None:
     with pytest.raises(APIConnectionError) as info:
         c.compress(CONTEXT, PROMPT)
     assert KEY not in str(info.value)
+
+
+@pytest.mark.parametrize("key", ["sk-SECRET\nX-Evil: 1", "sk-SÉCRET", "sk secret"])
+def test_a_key_no_header_can_carry_is_refused_without_echoing_it(fault_server: FaultServer, key: str) -> None:
+    fault_server.script(Reply())
+    with pytest.raises(AuthenticationError) as info:
+        ScaleDownCompressor(api_key=key, api_url=fault_server.url, **FAST).compress(CONTEXT, PROMPT)
+    assert "SECRET" not in str(info.value).upper() and fault_server.seen == []
 
 
 def test_key_never_in_logs_or_repr(fault_server: FaultServer, caplog: pytest.LogCaptureFixture) -> None:
@@ -279,3 +316,11 @@ async def test_async_batch_error_after_all_items(fault_server: FaultServer) -> N
     assert [r is None for r in info.value.results] == [True, False, False]
     assert isinstance(info.value.errors[0], ServerError)
     await c.aclose()
+
+
+def test_acompress_works_across_event_loops(live_server: str) -> None:
+    c = ScaleDownCompressor(api_key="live-key", api_url=live_server, rate=0.6)
+    for _ in range(3):  # each asyncio.run() closes its loop: a kept-alive connection of the last one is dead
+        r = asyncio.run(c.acompress(CONTEXT, PROMPT))
+        assert "It was finished in 1889." in r.content
+    asyncio.run(c.aclose())
