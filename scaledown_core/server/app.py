@@ -11,6 +11,7 @@ import hmac
 import ipaddress
 import logging
 import os
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -101,7 +102,9 @@ def create_app(
         scaledown: Options
         model: str | None = None
 
-    limiter = anyio.CapacityLimiter(max_concurrency)
+    # A compression thread cannot be stopped: one whose request timed out keeps its slot until it
+    # ends, so at most max_concurrency compressions ever run at once.
+    slots = threading.BoundedSemaphore(max_concurrency)
 
     def check_key(x_api_key: str | None = Header(default=None)) -> None:
         if no_auth:
@@ -135,7 +138,13 @@ def create_app(
         """Liveness: no key needed."""
         return {"status": "ok", "version": __version__, "engine": "local"}
 
-    @app.post("/compress/raw/", dependencies=[Depends(check_key)])
+    errors = {
+        401: {"description": "Missing or invalid x-api-key"},
+        413: {"description": "Request body larger than the server accepts"},
+        503: {"description": "Compression did not finish within the request timeout"},
+    }
+
+    @app.post("/compress/raw/", dependencies=[Depends(check_key)], responses=errors)
     async def compress_raw(req: CompressRequest) -> dict[str, Any]:
         """Compress ``context`` for ``prompt``; the answer has the hosted service's nested shape."""
         if not req.prompt.strip():
@@ -149,13 +158,19 @@ def create_app(
         except (ValueError, TypeError) as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from exc
         started = time.perf_counter()
+        abandoned = threading.Event()
+
+        def compress_in_a_slot() -> Any:
+            with slots:
+                if abandoned.is_set():  # timed out while waiting for a slot: nobody wants the answer
+                    return None
+                return compressor.compress(req.context, req.prompt, req.scaledown.max_tokens)
+
         try:
             with anyio.fail_after(request_timeout):
-                result = await anyio.to_thread.run_sync(
-                    compressor.compress, req.context, req.prompt, req.scaledown.max_tokens,
-                    limiter=limiter, abandon_on_cancel=True,
-                )
+                result = await anyio.to_thread.run_sync(compress_in_a_slot, abandon_on_cancel=True)
         except TimeoutError:
+            abandoned.set()
             raise HTTPException(status_code=503, detail=f"compression did not finish within the "
                                 f"server's {request_timeout:g} s request timeout") from None
         except ValueError as exc:
@@ -184,6 +199,20 @@ def create_app(
             },
         }
 
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        # validation errors are answered 400 (the service's behaviour), not FastAPI's 422
+        if app.openapi_schema is None:
+            schema = default_openapi()
+            for operation in (op for path in schema["paths"].values() for op in path.values()):
+                responses = operation.get("responses", {})
+                if "422" in responses:
+                    responses["400"] = {**responses.pop("422"), "description": "Malformed request body"}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

@@ -80,12 +80,44 @@ async def test_request_timeout_is_503() -> None:
     assert r.status_code == 503 and "timeout" in r.json()["detail"]
 
 
+async def test_timed_out_compressions_keep_their_slot(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import threading
+    import time
+
+    from scaledown_core.compressor.local import LocalCompressor
+
+    running, peak, lock = [0], [0], threading.Lock()
+    compress = LocalCompressor.compress
+
+    def slow_compress(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            time.sleep(0.4)  # a long compression: its request times out first
+            return compress(self, *args, **kwargs)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(LocalCompressor, "compress", slow_compress)
+    app = create_app(["k"], max_concurrency=1, request_timeout=0.1)
+    replies = []
+    for _ in range(3):  # one after another: each times out while the one before still compresses
+        replies.append(await post(app, BODY, key="k"))
+    assert [r.status_code for r in replies] == [503] * 3
+    await asyncio.sleep(1.0)  # let the abandoned compression finish
+    assert peak[0] == 1 and running[0] == 0
+
+
 async def test_health_and_openapi(app) -> None:  # type: ignore[no-untyped-def]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         health = await c.get("/health")
         spec = await c.get("/openapi.json")
     assert health.status_code == 200 and health.json()["status"] == "ok"
-    assert "/compress/raw/" in spec.json()["paths"]
+    responses = spec.json()["paths"]["/compress/raw/"]["post"]["responses"]
+    assert {"200", "400", "401", "413", "503"} <= set(responses) and "422" not in responses
 
 
 async def test_no_auth_app_accepts_requests_without_a_key() -> None:
