@@ -62,6 +62,8 @@ _build_lock = threading.Lock()
 # on its own.
 _JOINABLE = re.compile(r"[\t -~]*[!-~]")
 _AFTER_DIGIT, _AFTER_OTHER = "a\n", "1\n"
+# Texts up to this long are counted in joined passes by ``count_many``; longer ones gain from threads.
+_JOIN_MAX_CHARS = 2000
 
 
 @functools.lru_cache(maxsize=None)
@@ -179,9 +181,14 @@ class TokenCounter:
         return counts if start == len(ids) else {}
 
     def count_many(self, texts: list[str]) -> list[int]:
-        """Exact token counts of many texts (batched through tiktoken's threads)."""
-        encoded = self.encoding.encode_ordinary_batch(texts) if texts else []
-        return [len(e) for e in encoded]
+        """Exact token counts of many texts: many short ones (sentences) in joined passes, long ones
+        through tiktoken's threads."""
+        short = [t for t in texts if len(t) <= _JOIN_MAX_CHARS]
+        counts = dict(zip(short, self.count_each(short)))
+        long = list(dict.fromkeys(t for t in texts if len(t) > _JOIN_MAX_CHARS))
+        if long:
+            counts.update(zip(long, (len(e) for e in self.encoding.encode_ordinary_batch(long))))
+        return [counts[t] for t in texts]
 
     def truncate(self, text: str, max_tokens: int) -> str:
         """The longest prefix of ``text`` ending on a token boundary with at most ``max_tokens`` tokens."""

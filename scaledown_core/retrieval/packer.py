@@ -8,8 +8,9 @@ rendering adds, as long as ``measure`` is the real rendering.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Generic, Hashable, Iterable, Sequence, TypeVar
+from typing import Callable, Generic, Hashable, Sequence, TypeVar
 
 __all__ = ["Candidate", "pack", "share_budget"]
 
@@ -77,10 +78,6 @@ def _greedy(candidates: Sequence[Candidate[K]], budget: int) -> list[K]:
     return chosen
 
 
-def _dependents(key: K, chosen: Iterable[K], by_key: dict[K, Candidate[K]]) -> bool:
-    return any(key in by_key[k].requires for k in chosen if k != key)
-
-
 def pack(
     candidates: Sequence[Candidate[K]],
     budget: int,
@@ -89,7 +86,8 @@ def pack(
     """Keys to show, in the order of ``candidates``, whose exact cost fits ``budget``.
 
     Greedy by value per token under the estimated costs; then, if ``measure`` is given, while the
-    measured selection exceeds the budget the least valuable key that nothing else needs is dropped.
+    measured selection exceeds the budget the least valuable keys that nothing else needs are dropped
+    (as many as their estimated costs say the excess needs, then the selection is measured again).
     """
     if budget <= 0 or not candidates:
         return []
@@ -99,10 +97,20 @@ def pack(
     chosen.sort(key=position.__getitem__)
     if measure is None:
         return chosen
-    while chosen and measure(chosen) > budget:
-        droppable = [k for k in chosen if not _dependents(k, chosen, by_key)]
-        victim = min(droppable, key=lambda k: (by_key[k].value, -by_key[k].cost))
-        chosen.remove(victim)
+    needed = Counter(r for k in chosen for r in by_key[k].requires if r != k)  # chosen keys that need each key
+    size = measure(chosen) if chosen else 0
+    while chosen and size > budget:
+        # drop as many of the least valuable as the excess needs, in estimated tokens (scaled by how
+        # far the estimates are off), then measure again
+        estimated = sum(by_key[k].cost for k in chosen)
+        excess, freed = (size - budget) * min(1.0, estimated / size), 0
+        while chosen and freed < excess:
+            droppable = [k for k in chosen if not needed[k]]
+            victim = min(droppable, key=lambda k: (by_key[k].value, -by_key[k].cost))
+            chosen.remove(victim)
+            needed.subtract(r for r in by_key[victim].requires if r != victim)
+            freed += max(by_key[victim].cost, 1)
+        size = measure(chosen) if chosen else 0
     return chosen
 
 
