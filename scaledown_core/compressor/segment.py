@@ -345,7 +345,7 @@ def _find_json(text: str) -> int | None:
             return None
         try:
             _, end = decoder.raw_decode(text, at)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python reads
             continue
         if text[end:].strip() == "":
             return at
@@ -562,8 +562,11 @@ def segment(text: str, code: bool | None = None) -> Segmentation:
         return b.done()
     json_at = _find_json(text)
     if json_at is not None:
-        _segment_json(b, text, json_at)
-        return b.done()
+        try:
+            _segment_json(b, text, json_at)
+            return b.done()
+        except RecursionError:  # nested too deep to open member by member: cut it as text
+            b = _Builder(text)
     if code or (code is None and _is_python(text)):
         block = b.new_block("code", 0, len(text))
         owner: dict[str, int] = {}

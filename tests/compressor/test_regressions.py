@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
+
 from scaledown_core import LocalCompressor
 from scaledown_core.tokens import count_tokens
 
@@ -267,3 +269,10 @@ def test_an_earlier_stages_elision_line_is_never_kept_alone() -> None:
         result = LocalCompressor(rate=rate).compress(selected, "tabbed")
         kept = [line.strip() for line in result.content.splitlines() if line.strip()]
         assert not kept or any(line not in ("# ...", "…") for line in kept), (rate, result.content)
+
+
+@pytest.mark.parametrize("depth", [600, 3000])
+def test_json_nested_deeper_than_python_reads_is_not_an_error(depth: int) -> None:
+    context = "JSON data: " + "[" * depth + "1" + "]" * depth
+    result = LocalCompressor(rate=0.5).compress(context, "what is inside?")
+    assert result.metrics.compressed_prompt_tokens <= 0.5 * count_tokens(context)
