@@ -288,3 +288,14 @@ async def test_a_code_documents_source_is_matched_to_the_query(source: Any, kept
     out = (await compressor.acompress_documents([doc], HEADERS_QUERY))[0].page_content
 
     assert kept in sync and out == sync
+
+
+def test_metadata_that_cannot_be_deep_copied_is_shared_not_an_error(caplog: pytest.LogCaptureFixture) -> None:
+    import threading
+
+    lock = threading.Lock()
+    doc = Document(page_content=PASSAGES["bread"], metadata={"lock": lock, "source": "bread.md"})
+    out = ScaleDownDocumentCompressor().compress_documents([doc], QUERY)
+    assert out[0].metadata["lock"] is lock and out[0].metadata["source"] == "bread.md"
+    assert "compressed_tokens" not in doc.metadata  # the input is still not changed
+    assert "deep-copied" in caplog.text

@@ -304,3 +304,14 @@ def test_haste_matches_a_nodes_file_path_to_the_query(path: Any, kept: str) -> N
     out = asyncio.run(post.apostprocess_nodes([node], query_str=HEADERS_QUERY))[0].node.get_content()
 
     assert kept in sync and out == sync
+
+
+def test_a_node_that_cannot_be_deep_copied_is_copied_shallowly(caplog: pytest.LogCaptureFixture) -> None:
+    import threading
+
+    lock = threading.Lock()
+    node = _node(BILLING, "locked", 0.4, lock=lock)
+    out = ScaleDownCompressorPostprocessor().postprocess_nodes([node], query_str=QUERY)
+    assert out[0].node.metadata["lock"] is lock and out[0].score == 0.4
+    assert "original_tokens" not in node.node.metadata
+    assert "deep-copied" in caplog.text

@@ -210,7 +210,12 @@ def _compressed_copy(doc: Document, result: Any) -> Document:
 
 def _copy(doc: Document, text: str, original: int, compressed: int) -> Document:
     """A copy of ``doc`` (id and deep-copied metadata) holding ``text`` and the compression figures."""
-    metadata = copy.deepcopy(doc.metadata)
+    try:
+        metadata = copy.deepcopy(doc.metadata)
+    except Exception as exc:  # noqa: BLE001 - a lock, a generator, a client: values that cannot be copied
+        logger.warning("document %s: metadata could not be deep-copied (%s); its values are shared with "
+                       "the input document", doc.id, exc)
+        metadata = dict(doc.metadata)
     metadata["original_tokens"] = original
     metadata["compressed_tokens"] = compressed
     return Document(id=doc.id, page_content=text, metadata=metadata)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +17,8 @@ __all__ = [
     "copy_with_text",
     "figures_of",
 ]
+
+logger = logging.getLogger(__name__)
 
 ORIGINAL_TOKENS = "original_tokens"
 """Metadata key: tokens of the node's text before ScaleDown (target-model tokens)."""
@@ -58,7 +61,12 @@ def copy_with_text(
     Id, relationships, other metadata, exclusions and score are kept. The figures are excluded from
     what the LLM and the embedding model see, so they never cost prompt tokens.
     """
-    node = nws.node.model_copy(deep=True)
+    try:
+        node = nws.node.model_copy(deep=True)
+    except Exception as exc:  # noqa: BLE001 - a lock, a generator, a client: values that cannot be copied
+        logger.warning("node %s: could not be deep-copied (%s); its metadata values are shared with the "
+                       "input node", nws.node.node_id, exc)
+        node = nws.node.model_copy(update={"metadata": dict(nws.node.metadata)})
     node.set_content(text)
     node.metadata[ORIGINAL_TOKENS] = original
     node.metadata[COMPRESSED_TOKENS] = compressed
