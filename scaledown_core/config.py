@@ -35,9 +35,14 @@ def resolve_api_key(explicit: str | None) -> str | None:
     return os.environ.get(API_KEY_ENV, "").strip() or None
 
 
+_ENDPOINT_PATH = "/compress/raw"
+
+
 def resolve_api_url(explicit: str | None) -> str:
-    """The base URL to use for a call, without a trailing slash."""
-    url = explicit or os.environ.get(API_URL_ENV, "").strip() or DEFAULT_API_URL
-    if not url.startswith(("http://", "https://")):
+    """The base URL to use for a call, without a trailing slash (nor the endpoint, if it was given)."""
+    url = (explicit.strip() if explicit else "") or os.environ.get(API_URL_ENV, "").strip() or DEFAULT_API_URL
+    if not url.lower().startswith(("http://", "https://")):
         raise ValueError(f"api_url must start with http:// or https://; got {url!r}")
-    return url.rstrip("/")
+    url = url.rstrip("/")
+    # the endpoint's full URL, as the service's docs show it, names the same service
+    return url[: -len(_ENDPOINT_PATH)] if url.endswith(_ENDPOINT_PATH) else url

@@ -39,5 +39,8 @@ def test_api_url_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SCALEDOWN_API_URL", "http://127.0.0.1:9000/")
     assert resolve_api_url(None) == "http://127.0.0.1:9000"
     assert resolve_api_url("https://example.test/base/") == "https://example.test/base"
+    # the endpoint's full URL (as the service's docs show it), case and surrounding spaces are accepted
+    assert resolve_api_url("https://example.test/base/compress/raw/") == "https://example.test/base"
+    assert resolve_api_url(" HTTPS://example.test ") == "HTTPS://example.test"
     with pytest.raises(ValueError, match="http"):
         resolve_api_url("ftp://x")
