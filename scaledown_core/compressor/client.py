@@ -82,7 +82,7 @@ class ScaleDownCompressor:
             raise ValueError("target_model must be a non-empty model name such as 'gpt-4o'")
         if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()):
             raise ValueError("api_key must be a non-empty string or None (then SCALEDOWN_API_KEY is used)")
-        if not isinstance(timeout, (int, float)) or timeout <= 0:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
             raise ValueError(f"timeout must be a positive number of seconds; got {timeout!r}")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be an integer >= 0; got {max_retries!r}")

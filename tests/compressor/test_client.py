@@ -231,6 +231,12 @@ def test_bad_arguments_raise_before_any_request(fault_server: FaultServer, conte
     assert fault_server.seen == []
 
 
+@pytest.mark.parametrize("timeout", [0, -1, True, float("nan"), float("inf"), "30"])
+def test_bad_timeout_is_refused_at_construction(timeout: object) -> None:
+    with pytest.raises(ValueError, match="timeout"):
+        ScaleDownCompressor(api_key=KEY, timeout=timeout)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("rate", [0, 1.5, -0.1, "fast", True])
 def test_bad_rate_is_refused_at_construction(rate: object) -> None:
     with pytest.raises(ValueError, match="rate must be 'auto' or a number in"):
