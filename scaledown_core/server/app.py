@@ -216,6 +216,24 @@ def create_app(
     return app
 
 
+def _check_free(host: str, port: int) -> None:
+    """A clear error now for an address that is taken, rather than uvicorn's log line and exit code."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ValueError(f"cannot serve on {host!r}: {exc.strerror or exc}") from exc
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ValueError(f"cannot serve on {host}:{port}: {exc.strerror or exc} "
+                             "(another server is using it? pick another --port)") from exc
+
+
 def _too_large(response_cls: Any, size: int, limit: int) -> Any:
     return response_cls(status_code=413, content={
         "detail": f"request body too large: {size} bytes; this server accepts at most {limit} bytes"})
@@ -256,6 +274,7 @@ def serve(
         import uvicorn
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise MissingDependencyError("uvicorn", "server") from exc
+    _check_free(host, port)
     logger.info("ScaleDown server on http://%s:%d (%s)", host, port,
                 f"{len(accepted)} key(s)" if accepted else "no authentication")
     uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -141,3 +141,14 @@ def test_keys_from_env_and_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert load_keys(None, keys_file) == ["a", "b", "c"]
     with pytest.raises(ValueError, match="cannot read the keys file"):
         load_keys(None, tmp_path / "missing.txt")
+
+
+def test_an_address_in_use_is_a_clear_error() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ValueError, match=f"127.0.0.1:{port}.*--port"):
+            serve(host="127.0.0.1", port=port, keys=["k"])
