@@ -592,7 +592,7 @@ def _smallest_view(index: _Index, ev: Evidence, plan: _Plan, pool: list[int], bu
     by_key = {c.key: c for c in plan.candidates}
     for i in pool[:FALLBACK_UNITS]:
         unit = index.units[i]
-        key = ("f", unit.key)
+        key = ("v", unit.key)  # a view of its own: "p" is the packer's partial view, "f" a whole file
         plan.lines[key] = (unit.path, _partial_lines(index, unit, ev, budget) or _signature_lines(unit))
         keys = [key]
         while unit.parent is not None:  # a method is shown inside its class (and that class in its own)

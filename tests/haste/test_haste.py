@@ -599,6 +599,8 @@ def test_a_budget_that_holds_no_unit_whole_shows_the_best_in_part() -> None:
     assert "return needle_value" in result.content
     assert count_tokens(result.content) <= 100
     assert any("in part" in w for w in result.metrics.warnings)
+    [span] = result.metrics.spans
+    assert span.name == "deep_if" and span.partial and span.text == result.content
 
 
 def test_a_budget_too_small_for_any_view_says_so() -> None:
