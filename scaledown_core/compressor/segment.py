@@ -125,13 +125,15 @@ class Segmentation:
         Pieces end at clause punctuation, else at spaces, else anywhere (text with no spaces); JSON,
         code and headers stay whole. For a budget that holds no whole unit.
         """
+        if any(b.kind == "json" for b in self.blocks):  # JSON renders from its own tree: members stay whole
+            return self
         units: list[Unit] = []
         remap: dict[int, int] = {}
-        blocks = [Block(b.index, b.kind, b.start, b.end, [], None, b.json_root) for b in self.blocks]
+        blocks = [Block(b.index, b.kind, b.start, b.end) for b in self.blocks]
         for block, old in zip(blocks, self.blocks):
             for i in old.units:
                 u = self.units[i]
-                cut = u.kind in _CUTTABLE and block.kind != "json" and u.end - u.start > max_chars
+                cut = u.kind in _CUTTABLE and u.end - u.start > max_chars
                 for a, b in (_pieces(self.text, u.start, u.end, max_chars) if cut else [(u.start, u.end)]):
                     remap.setdefault(i, len(units))
                     units.append(Unit(len(units), block.index, a, b, u.kind, len(block.units)))
