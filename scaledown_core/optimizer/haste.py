@@ -592,8 +592,11 @@ def _smallest_view(index: _Index, ev: Evidence, plan: _Plan, pool: list[int], bu
     by_key = {c.key: c for c in plan.candidates}
     for i in pool[:FALLBACK_UNITS]:
         unit = index.units[i]
+        lines = _partial_lines(index, unit, ev, budget) or _signature_lines(unit)
+        if not lines:  # a module block has no signature to fall back on
+            continue
         key = ("v", unit.key)  # a view of its own: "p" is the packer's partial view, "f" a whole file
-        plan.lines[key] = (unit.path, _partial_lines(index, unit, ev, budget) or _signature_lines(unit))
+        plan.lines[key] = (unit.path, lines)
         keys = [key]
         while unit.parent is not None:  # a method is shown inside its class (and that class in its own)
             unit = index.units[index.pos[unit.parent]]
