@@ -6,7 +6,7 @@ import io
 import os
 import tokenize
 from pathlib import Path
-from typing import Iterable, Sequence, Union
+from typing import Any, Sequence, Union
 
 from ..exceptions import OptimizerError
 from .model import SourceFile, parse_source
@@ -80,6 +80,24 @@ def _declared_encoding(data: bytes) -> str:
         return "utf-8"
 
 
+def _real(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: it names nothing else
+        return path.absolute()
+
+
+def _unique_name(name: str, root: Path | None, path: Path, seen: set[str]) -> str:
+    """``name``, or when another file already shows under it (two folders with a ``utils.py`` each),
+    the name with its folder in front, or else the full path."""
+    folder = f"{root.name}/{name}" if root is not None and root.name else name
+    for candidate in (name, folder, os.fspath(path.absolute())):
+        if candidate not in seen:
+            seen.add(candidate)
+            return candidate
+    return os.fspath(path.absolute())
+
+
 def load_sources(paths: PathLike | Sequence[PathLike], warnings: list[str] | None = None) -> list[SourceFile]:
     """Parse every Python source named by ``paths``.
 
@@ -89,39 +107,37 @@ def load_sources(paths: PathLike | Sequence[PathLike], warnings: list[str] | Non
     naming it; a binary file is refused when named alone and skipped (with a warning) inside a directory.
     Non-UTF-8 bytes are replaced and reported. Warnings are appended to ``warnings`` when given.
     """
-    if isinstance(paths, (str, os.PathLike)):
-        items: Iterable[PathLike] = [paths]
-    elif isinstance(paths, Sequence):
-        items = paths
-    else:
-        raise TypeError(f"file_path must be a path or a list of paths, got {type(paths).__name__}")
     sink = warnings if warnings is not None else []
     out: list[SourceFile] = []
-    seen: set[str] = set()
+    seen: set[str] = set()  # names shown so far
     read: set[Path] = set()  # a file named twice (alone and inside a folder given too) is read once
-    for item in items:
-        if not isinstance(item, (str, os.PathLike)):
-            raise TypeError(f"file_path entries must be paths, got {type(item).__name__}")
-        p = Path(item)
-        if not p.exists():
-            raise OptimizerError(f"no such file or directory: {os.fspath(item)}")
-        if p.is_dir():
-            for f in _walk_py(p):
-                shown = f.relative_to(p).as_posix()
-                if shown in seen or f.resolve() in read:
-                    continue
-                seen.add(shown)
-                read.add(f.resolve())
-                sf = _read(f, shown, single=False, warnings=sink)
-                if sf is not None:
-                    out.append(sf)
-        else:
-            shown = os.fspath(item)
-            if shown in seen or p.resolve() in read:
+    for item in _path_items(paths):
+        for path, name, root in _named_files(Path(item)):
+            real = _real(path)
+            if real in read:
                 continue
-            seen.add(shown)
-            read.add(p.resolve())
-            sf = _read(p, shown, single=True, warnings=sink)
+            read.add(real)
+            sf = _read(path, _unique_name(name, root, path, seen), single=root is None, warnings=sink)
             if sf is not None:
                 out.append(sf)
     return out
+
+
+def _path_items(paths: Any) -> Sequence[PathLike]:
+    if isinstance(paths, (str, os.PathLike)):
+        return [paths]
+    if not isinstance(paths, Sequence):
+        raise TypeError(f"file_path must be a path or a list of paths, got {type(paths).__name__}")
+    for item in paths:
+        if not isinstance(item, (str, os.PathLike)):
+            raise TypeError(f"file_path entries must be paths, got {type(item).__name__}")
+    return paths
+
+
+def _named_files(p: Path) -> list[tuple[Path, str, Path | None]]:
+    """The files ``p`` names, each with the name it is shown under and its folder (None: named alone)."""
+    if not p.exists():
+        raise OptimizerError(f"no such file or directory: {os.fspath(p)}")
+    if p.is_dir():
+        return [(f, f.relative_to(p).as_posix(), p) for f in _walk_py(p)]
+    return [(p, os.fspath(p), None)]

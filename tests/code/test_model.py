@@ -384,3 +384,20 @@ def test_list_of_paths_and_type_errors(tmp_path: Path):
     assert [f.path for f in files] == [str(tmp_path / "a.py"), "b.py"]
     with pytest.raises(TypeError):
         load_sources(42)  # type: ignore[arg-type]
+
+
+def test_two_folders_with_the_same_file_name_keep_both(tmp_path: Path):
+    for folder, name in (("p1", "parse_date"), ("p2", "send_sms")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "util.py").write_text(f"def {name}():\n    return 1\n")
+    files = load_sources([tmp_path / "p1", tmp_path / "p2"])
+    assert [f.path for f in files] == ["util.py", "p2/util.py"]
+    assert [u.name for f in files for u in f.units] == ["parse_date", "send_sms"]
+
+
+def test_a_symlink_loop_in_a_folder_is_skipped(tmp_path: Path):
+    (tmp_path / "ok.py").write_text("def ok():\n    pass\n")
+    (tmp_path / "loop.py").symlink_to(tmp_path / "loop.py")
+    warnings: list[str] = []
+    assert [f.path for f in load_sources(tmp_path, warnings)] == ["ok.py"]
+    assert any("loop.py" in w for w in warnings)
