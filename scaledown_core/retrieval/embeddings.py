@@ -668,7 +668,8 @@ def get_embedder(
     if choice.backend == "openai":
         return _openai_embedder(choice, cache_root, use_cache)
     _sentence_transformers()
-    key = (choice.location, choice.name, choice.fallback_reason, device, cache_root, use_cache)
+    # fallback is part of the key: a model that failed to load is stored as the packaged one it fell back to
+    key = (choice.location, choice.name, choice.fallback_reason, device, cache_root, use_cache, fallback)
     with _load_lock:
         embedder = _embedders.get(key)
         if embedder is not None:

@@ -72,3 +72,15 @@ def test_model_prompts_are_applied(minilm_path: str, tmp_path: Path) -> None:
                                plain.embed_documents(["Instruct: find the code\nQuery: " + text])[0], atol=1e-5)
     np.testing.assert_allclose(emb.embed_documents([text])[0], plain.embed_documents([text])[0], atol=1e-5)
     assert emb.model_key != plain.model_key or emb.model_used != plain.model_used
+
+
+def test_fallback_false_still_raises_after_a_fallback_load_of_the_same_model(tmp_path: Path) -> None:
+    from scaledown_core.exceptions import OptimizerError
+
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "modules.json").write_text("not json")  # looks like a model folder, cannot be loaded
+    fell_back = get_embedder(str(broken), fallback=True, use_cache=False)
+    assert fell_back.fallback_reason and fell_back.model_used != str(broken)
+    with pytest.raises(OptimizerError):
+        get_embedder(str(broken), fallback=False, use_cache=False)
