@@ -668,8 +668,7 @@ def get_embedder(
     if choice.backend == "openai":
         return _openai_embedder(choice, cache_root, use_cache)
     _sentence_transformers()
-    # fallback is part of the key: a model that failed to load is stored as the packaged one it fell back to
-    key = (choice.location, choice.name, choice.fallback_reason, device, cache_root, use_cache, fallback)
+    key = (choice.location, choice.name, choice.fallback_reason, device, cache_root, use_cache)
     with _load_lock:
         embedder = _embedders.get(key)
         if embedder is not None:
@@ -681,6 +680,8 @@ def get_embedder(
                 raise
             choice = _fall_back(model_name, str(exc), fallback)
             model, lock = _load(choice.location, device)
+            # kept under the fallback's own key: a later fallback=False call must still try (and fail)
+            key = (choice.location, choice.name, choice.fallback_reason, device, cache_root, use_cache)
         cache = EmbeddingCache(cache_root) if use_cache else None
         embedder = SentenceTransformerEmbedder(
             model, model_used=choice.name, fingerprint=_fingerprint(choice.location), cache=cache, lock=lock,
