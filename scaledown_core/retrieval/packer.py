@@ -111,7 +111,17 @@ def pack(
             needed.subtract(r for r in by_key[victim].requires if r != victim)
             freed += max(by_key[victim].cost, 1)
         size = measure(chosen) if chosen else 0
-    return chosen
+    return _without_orphans(chosen, by_key)
+
+
+def _without_orphans(chosen: list[K], by_key: dict[K, Candidate[K]]) -> list[K]:
+    """``chosen`` less what is worth nothing alone (a class line, a title) once nothing kept needs it."""
+    while True:
+        needed = {r for k in chosen for r in by_key[k].requires if r != k}
+        kept = [k for k in chosen if by_key[k].value > 0 or k in needed]
+        if len(kept) == len(chosen):
+            return chosen
+        chosen = kept
 
 
 def share_budget(sizes: Sequence[int], budget: int | None) -> list[int | None]:

@@ -44,3 +44,10 @@ def test_the_measured_selection_always_fits(sizes: list[int], budget: int) -> No
     candidates = [Candidate(i, float(n), max(1, n // 2)) for i, n in enumerate(sizes)]
     kept = pack(candidates, budget, lambda keys: _words(keys, texts))
     assert _words(kept, texts) <= budget
+
+
+def test_a_requirement_is_not_kept_alone_when_what_needed_it_is_dropped() -> None:
+    texts = ["class Client:", "    def charge(self, amount):\n        return self.post(amount)"]
+    budget = _words([0, 1], texts) - 2  # the estimates say both fit; the exact count says just not
+    candidates = [Candidate(0, 0.0, 3), Candidate(1, 1.0, budget - 3, requires=(0,))]
+    assert pack(candidates, budget, lambda keys: _words(keys, texts)) == []
