@@ -586,6 +586,10 @@ def _refill(plan: _Plan, keys: list[tuple[str, str]], budget: int, measure: Any)
     return chosen
 
 
+def _shows_a_match(keys: list[tuple[str, str]], index: _Index, scores: list[float]) -> bool:
+    return any(scores[index.pos[u]] > 0 for kind, u in keys if kind in ("w", "p"))
+
+
 def _smallest_view(index: _Index, ev: Evidence, plan: _Plan, pool: list[int], budget: int,
                    measure: Any) -> list[tuple[str, str]]:
     """A budget too small for any candidate: the first of the best units whose partial view fits all of it."""
@@ -812,11 +816,14 @@ class HasteOptimizer:
 
         keys = pack(plan.candidates, budget, measure)
         keys = _refill(plan, keys, budget, measure)
-        if not keys:
-            keys = _smallest_view(index, ev, plan, pool, budget, measure)
-            warnings.append(f"max_tokens={budget} holds no unit whole; the best-ranked one that fits is shown "
-                            "in part" if keys else f"max_tokens={budget} is too small to show any unit, even "
-                            "in part: the output is empty")
+        if not _shows_a_match(keys, index, scores) and (not keys or scores[pool[0]] > 0):
+            # nothing that matches fits whole: part of the best unit beats unrelated small ones
+            view = _smallest_view(index, ev, plan, pool, budget, measure)
+            keys = view or keys
+            if view or not keys:
+                warnings.append(f"max_tokens={budget} holds no matching unit whole; the best-ranked one is shown "
+                                "in part" if view else f"max_tokens={budget} is too small to show any unit, even "
+                                "in part: the output is empty")
         content, tokens = show(keys)
         if tokens > budget:  # the packer guarantees this; never ship over budget
             raise OptimizerError(f"internal error: selection of {tokens} tokens exceeds budget {budget}")

@@ -607,3 +607,14 @@ def test_a_budget_too_small_for_any_view_says_so() -> None:
     result = HasteOptimizer().optimize(context=DEEP, query="needle_value", max_tokens=3)
     assert result.content == ""
     assert any("too small" in w for w in result.metrics.warnings)
+
+
+def test_part_of_the_best_unit_beats_unrelated_small_ones() -> None:
+    source = "".join(f"def func_{i}(x):\n    return x + {i}\n\n\n" for i in range(10)) + (
+        'def send_email(addr, body):\n    """Send one email through the SMTP relay."""\n'
+        "    message = build_message(addr, body)\n    return smtp.send(addr, message)\n")
+    result = HasteOptimizer().optimize(context=source, query="how is an email sent", max_tokens=30)
+    shown = [line for line in result.content.splitlines() if line.strip() != ELISION]
+    assert shown[0] == "def send_email(addr, body):" and "    return smtp.send(addr, message)" in shown
+    assert "func_" not in result.content and count_tokens(result.content) <= 30
+    assert [s.name for s in result.metrics.spans] == ["send_email"]
