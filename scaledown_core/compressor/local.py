@@ -518,14 +518,16 @@ class LocalCompressor:
         else:
             titles = chosen_rate > TITLES_MIN_RATE
             kept = self._select(seg, scores, costs, budget, titles=titles)
-            if not kept and budget > 0 and seg.units:
-                # no whole unit fits: keep the best parts of sentences instead of nothing
+            top = max(range(len(seg.units)), key=scores.__getitem__, default=None)
+            if budget > 0 and top is not None and top not in kept and (not kept or costs[top] > budget):
+                # the best unit cannot fit whole: its best parts beat nothing, or lesser units that fit
                 seg = seg.refined(max(PIECE_MIN_CHARS, int(budget * PIECE_SHARE * len(context) / n_context)))
                 scores, embed, lookup = self._scores(seg, query, prompt, warnings)
                 costs = self.counter.count_many([seg.unit_text(i) for i in range(len(seg.units))])
                 kept = self._select(seg, scores, costs, budget, titles=titles)
-                warnings.append(f"no whole sentence fits the budget of {budget} tokens; parts of sentences are "
-                                "kept" if kept else f"the budget of {budget} tokens holds no part of the context")
+                warnings.append(f"the best-scoring unit does not fit the budget of {budget} tokens whole; parts of "
+                                "sentences are kept" if kept else f"the budget of {budget} tokens holds no part of "
+                                "the context")
             content = seg.render(kept, self.elision_marker)
         self._check_preserved(seg, kept, query, warnings)
         output = content + suffix

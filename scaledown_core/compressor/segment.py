@@ -260,21 +260,31 @@ _SPACE = re.compile(r"\s+")
 
 
 def _pieces(text: str, a: int, b: int, max_chars: int) -> list[tuple[int, int]]:
-    """``[a, b)`` cut into spans of at most ``max_chars``: after a clause if one ends in the second
-    half of the window, else at the last space, else at ``max_chars``."""
+    """``[a, b)`` cut into spans of about ``max_chars``, never inside a word when the text has spaces.
+
+    A cut goes after a clause that ends in the second half of the window, else after its last space,
+    else after the word that runs past it (so a piece may be longer), else (no space at all, as in
+    Japanese) at ``max_chars``.
+    """
     out: list[tuple[int, int]] = []
     while b - a > max_chars:
-        window = text[a : a + max_chars]
-        cut = None
-        for pattern in (_CLAUSE_END, _SPACE):
-            ends = [m.end() for m in pattern.finditer(window) if m.end() > max_chars // 2]
-            if ends:
-                cut = ends[-1]
-                break
-        out.append(_trim(text, a, a + (cut or max_chars)))
-        a += cut or max_chars
+        cut = _cut_at(text[a : min(b, a + 4 * max_chars)], max_chars)
+        out.append(_trim(text, a, a + cut))
+        a += cut
     out.append(_trim(text, a, b))
     return [span for span in out if span[1] > span[0]]
+
+
+def _cut_at(window: str, max_chars: int) -> int:
+    head = window[:max_chars]
+    clauses = [m.end() for m in _CLAUSE_END.finditer(head) if m.end() > max_chars // 2]
+    if clauses:
+        return clauses[-1]
+    spaces = [m.end() for m in _SPACE.finditer(head) if m.start() > 0]
+    if spaces:
+        return spaces[-1]
+    after = _SPACE.search(window, max_chars)
+    return after.end() if after else max_chars
 
 
 def _starts_sentence(text: str, at: int, cjk: bool) -> bool:

@@ -232,3 +232,12 @@ def test_the_part_kept_is_the_one_the_prompt_asks_for() -> None:
     text = text.replace("worker 42 retried the upload", "worker 42 retried the checksum")
     result = LocalCompressor(rate=0.1).compress(text, "which worker retried the checksum?")
     assert "worker 42 retried the checksum" in result.content
+
+
+@pytest.mark.parametrize("max_tokens", [3, 5, 7])
+def test_a_tiny_budget_keeps_whole_words_of_the_best_sentence(max_tokens: int) -> None:
+    text = "Paris is the capital of France. Berlin is the capital of Germany. Rome is in Italy.\n"
+    out = LocalCompressor().compress(text, "capital of France", max_tokens=max_tokens).content
+    assert out and count_tokens(out) <= max_tokens
+    assert out.rstrip(".").split()[-1] == "France"  # a piece of the best sentence, cut between words
+    assert set(out.split()) <= set(text.split())
