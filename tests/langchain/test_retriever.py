@@ -107,6 +107,8 @@ def test_k_from_invoke_overrides_the_constructor(shop_dir: Path) -> None:
     assert [d.id for d in two] == [d.id for d in four[:2]]
     with pytest.raises(ValueError, match="k must be a positive integer"):
         retriever.invoke(QUERY, k=0)
+    with pytest.raises(ValidationError):
+        ScaleDownCodeRetriever(paths=str(shop_dir), k=True)
     with pytest.raises(TypeError):
         retriever.invoke(QUERY, top_n=2)
 

@@ -138,3 +138,8 @@ def test_semantic_engine(weather_dir: Path, minilm_path: str) -> None:
     counter = get_counter("gpt-4o")
     assert all(n.metadata["tokens"] == counter.count(n.node.get_content()) for n in nodes)
     assert sum(n.metadata["tokens"] for n in nodes) <= 400
+
+
+def test_semantic_engine_returns_as_many_nodes_as_asked(weather_dir: Path) -> None:
+    nodes = ScaleDownCodeRetriever(paths=weather_dir, engine="semantic", similarity_top_k=5).retrieve(RETRY_QUERY)
+    assert len(nodes) == 5  # the default SemanticOptimizer selects 3 units; the retriever asks for 5

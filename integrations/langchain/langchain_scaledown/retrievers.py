@@ -42,9 +42,11 @@ class ScaleDownCodeRetriever(BaseRetriever):
     """Files and directories to search (every ``.py`` file below a directory)."""
     engine: Engine = "haste"
     """``"haste"`` for HasteOptimizer, ``"semantic"`` for SemanticOptimizer."""
-    k: int = Field(default=4, ge=1)
+    k: int = Field(default=4, ge=1, strict=True)
     """Most documents to return; ``invoke(query, k=...)`` overrides it for one call. With
-    ``engine="semantic"`` it is also the optimizer's ``top_k`` unless ``optimizer_kwargs`` sets one."""
+    ``engine="semantic"`` it is also the optimizer's ``top_k`` unless ``optimizer_kwargs`` sets one, and
+    a per-call ``k`` above that ``top_k`` returns at most ``top_k`` documents (the optimizer selects no
+    more units than that)."""
     max_tokens: int | None = Field(default=None, ge=1)
     """Hard budget on the selected code in the optimizer's target-model tokens (optimizer default if None)."""
     optimizer_kwargs: dict[str, Any] = Field(default_factory=dict)

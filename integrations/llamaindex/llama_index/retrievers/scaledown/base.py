@@ -64,7 +64,7 @@ class ScaleDownCodeRetriever(BaseRetriever):
         self._paths = _check_paths(paths)
         self._similarity_top_k = _check_positive("similarity_top_k", similarity_top_k)
         self._max_tokens = _check_positive("max_tokens", max_tokens)
-        self._optimizer = _optimizer(engine, optimizer)
+        self._optimizer = _optimizer(engine, optimizer, self._similarity_top_k)
         super().__init__(callback_manager=callback_manager, verbose=verbose)
 
     @classmethod
@@ -116,7 +116,7 @@ def _check_positive(name: str, value: Any) -> Optional[int]:
     return value
 
 
-def _optimizer(engine: Optional[str], optimizer: Any) -> Any:
+def _optimizer(engine: Optional[str], optimizer: Any, similarity_top_k: Optional[int]) -> Any:
     """The injected optimizer, or a default one for ``engine``."""
     if optimizer is not None:
         if engine is not None:
@@ -131,7 +131,12 @@ def _optimizer(engine: Optional[str], optimizer: Any) -> Any:
         raise ValueError(f"engine must be 'haste' or 'semantic'; got {engine!r}")
     import scaledown_core
 
-    return scaledown_core.HasteOptimizer() if engine == "haste" else scaledown_core.SemanticOptimizer()
+    if engine == "haste":
+        return scaledown_core.HasteOptimizer()
+    # SemanticOptimizer selects at most top_k units: as many as nodes are asked for
+    if similarity_top_k is None:
+        return scaledown_core.SemanticOptimizer()
+    return scaledown_core.SemanticOptimizer(top_k=similarity_top_k)
 
 
 def _to_nodes(result: Any, top_k: Optional[int]) -> list[NodeWithScore]:
