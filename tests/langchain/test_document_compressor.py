@@ -265,27 +265,16 @@ def test_contextual_compression_over_a_vector_store(minilm_embeddings: Any) -> N
     assert {d.id for d in out} == {"doc-telescope", "doc-hubble"}
     assert sum(d.metadata["compressed_tokens"] for d in out) <= 100
 
-HEADERS = '''def parse_header(raw):
-    """Split a raw header line into name and value."""
-    name, _, value = raw.partition(":")
-    return name.strip(), value.strip()
-
-
-def render_header(name, value):
-    """Join a header name and value into one line."""
-    return f"{name}: {value}"
-'''
-# line 3 is in parse_header; render_header is smaller, so it wins unless the path is known
-HEADERS_QUERY = "Header handling is broken since 2.0, see /usr/lib/python3/site-packages/mail/headers.py:3"
-
 
 @pytest.mark.parametrize("source, kept", [("src/mail/headers.py", "def parse_header"), (None, "def render_header")])
-async def test_a_code_documents_source_is_matched_to_the_query(source: Any, kept: str) -> None:
-    doc = Document(page_content=HEADERS, metadata={"language": "python", **({"source": source} if source else {})})
+async def test_a_code_documents_source_is_matched_to_the_query(source: Any, kept: str,
+                                                               file_line_report: tuple[str, str]) -> None:
+    source_code, query = file_line_report
+    doc = Document(page_content=source_code, metadata={"language": "python", **({"source": source} if source else {})})
     compressor = ScaleDownDocumentCompressor(max_tokens=40)
 
-    sync = compressor.compress_documents([doc], HEADERS_QUERY)[0].page_content
-    out = (await compressor.acompress_documents([doc], HEADERS_QUERY))[0].page_content
+    sync = compressor.compress_documents([doc], query)[0].page_content
+    out = (await compressor.acompress_documents([doc], query))[0].page_content
 
     assert kept in sync and out == sync
 

@@ -281,27 +281,16 @@ async def test_hosted_compressor_through_our_server(nodes: list[NodeWithScore]) 
     assert out[0].node.metadata["original_tokens"] > out[0].node.metadata["compressed_tokens"]
     assert nodes[0].node.get_content() == BILLING
 
-HEADERS = '''def parse_header(raw):
-    """Split a raw header line into name and value."""
-    name, _, value = raw.partition(":")
-    return name.strip(), value.strip()
-
-
-def render_header(name, value):
-    """Join a header name and value into one line."""
-    return f"{name}: {value}"
-'''
-# line 3 is in parse_header; render_header is smaller, so it wins unless the path is known
-HEADERS_QUERY = "Header handling is broken since 2.0, see /usr/lib/python3/site-packages/mail/headers.py:3"
-
 
 @pytest.mark.parametrize("path, kept", [("src/mail/headers.py", "def parse_header"), (None, "def render_header")])
-def test_haste_matches_a_nodes_file_path_to_the_query(path: Any, kept: str) -> None:
-    node = _node(HEADERS, "h", 0.5, **({"file_path": path} if path else {}))
+def test_haste_matches_a_nodes_file_path_to_the_query(path: Any, kept: str,
+                                                      file_line_report: tuple[str, str]) -> None:
+    source_code, query = file_line_report
+    node = _node(source_code, "h", 0.5, **({"file_path": path} if path else {}))
     post = HasteNodePostprocessor(max_tokens=40)
 
-    sync = post.postprocess_nodes([node], query_str=HEADERS_QUERY)[0].node.get_content()
-    out = asyncio.run(post.apostprocess_nodes([node], query_str=HEADERS_QUERY))[0].node.get_content()
+    sync = post.postprocess_nodes([node], query_str=query)[0].node.get_content()
+    out = asyncio.run(post.apostprocess_nodes([node], query_str=query))[0].node.get_content()
 
     assert kept in sync and out == sync
 
