@@ -245,13 +245,6 @@ def _only_elisions(text: str) -> bool:
     return all(line.strip() in _ELISION_LINES for line in text.splitlines() if line.strip())
 
 
-def _without_lone_titles(seg: Segmentation, chosen: list[int]) -> list[int]:
-    """``chosen`` less the titles none of whose body units are chosen (packing may drop the body)."""
-    with_body = {seg.units[i].block for i in chosen if seg.units[i].kind != "header"}
-    return [i for i in chosen if seg.units[i].kind != "header" or seg.units[i].block in with_body
-            or len(seg.blocks[seg.units[i].block].units) == 1]
-
-
 def _unique_exact_match(seg: Segmentation, query: _Query) -> str | None:
     """A long identifier from the prompt (a key, a UUID, ``Client.charge``) found in exactly one unit.
 
@@ -623,7 +616,7 @@ class LocalCompressor:
         def measure(keys: list[int]) -> int:
             return self.counter.count(seg.render(keys, self.elision_marker))
 
-        chosen = _without_lone_titles(seg, pack(candidates, budget, measure))
+        chosen = pack(candidates, budget, measure)  # a title worth nothing alone goes with its body
         # leftover budget goes to body units; a title alone says little
         fillers = [c for c in candidates if seg.units[c.key].kind != "header"]
         return self._fill(seg, fillers, chosen, budget, measure)

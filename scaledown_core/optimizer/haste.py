@@ -593,7 +593,6 @@ def _shows_a_match(keys: list[tuple[str, str]], index: _Index, scores: list[floa
 def _smallest_view(index: _Index, ev: Evidence, plan: _Plan, pool: list[int], budget: int,
                    measure: Any) -> list[tuple[str, str]]:
     """A budget too small for any candidate: the first of the best units whose partial view fits all of it."""
-    by_key = {c.key: c for c in plan.candidates}
     for i in pool[:FALLBACK_UNITS]:
         unit = index.units[i]
         lines = _partial_lines(index, unit, ev, budget) or _signature_lines(unit)
@@ -604,7 +603,7 @@ def _smallest_view(index: _Index, ev: Evidence, plan: _Plan, pool: list[int], bu
         keys = [key]
         while unit.parent is not None:  # a method is shown inside its class (and that class in its own)
             unit = index.units[index.pos[unit.parent]]
-            if ("c", unit.key) not in by_key:
+            if ("c", unit.key) not in plan.lines:
                 break
             keys.insert(0, ("c", unit.key))
         if measure(keys) <= budget:
