@@ -518,10 +518,15 @@ class LocalCompressor:
                 scores, embed, lookup = self._scores(seg, query, prompt, warnings)
                 costs = self.counter.count_many([seg.unit_text(i) for i in range(len(seg.units))])
                 kept = self._select(seg, scores, costs, budget, titles=titles)
-                warnings.append(f"the best-scoring unit does not fit the budget of {budget} tokens whole; parts of "
-                                "sentences are kept" if kept else f"the budget of {budget} tokens holds no part of "
-                                "the context")
+                if seg.pieces.intersection(kept):
+                    warnings.append(f"the best-scoring unit does not fit the budget of {budget} tokens whole; "
+                                    "parts of it are kept")
+                elif kept:
+                    warnings.append(f"the best-scoring unit does not fit the budget of {budget} tokens; "
+                                    "lesser units are kept")
             content = seg.render(kept, self.elision_marker)
+            if not kept and context.strip():
+                warnings.append(f"the budget of {budget} tokens holds no part of the context; the output is empty")
         self._check_preserved(seg, kept, query, warnings)
         output = content + suffix
         n_out = self.counter.count(output)
@@ -600,16 +605,19 @@ class LocalCompressor:
         for i, u in enumerate(seg.units):
             if i in repeats:
                 continue
-            header = seg.blocks[u.block].header
-            shown = titles or seg.blocks[u.block].kind != "prose"  # a JSON preamble, a table header stay
+            block = seg.blocks[u.block]
+            header = block.header
+            shown = titles or block.kind != "prose"  # a JSON preamble, a table header stay
             requires = (header,) if header is not None and header != i and shown else ()
-            if i in seg.parents:  # a method comes with its class header
+            if block.closer is not None and i not in (block.closer, header):  # a fence is closed
+                requires += (block.closer,)
+            if i in seg.parents:  # a method comes with its class header, a nested item with its parent
                 requires += (seg.parents[i],)
             cost = costs[i] + sep_cost
             # a title comes only with its block's body: alone it says little and costs tokens
-            is_title = u.kind == "header" and header == i and len(seg.blocks[u.block].units) > 1
-            # an elision line of an earlier stage ("# ...") says nothing on its own
-            empty = is_title or _only_elisions(seg.unit_text(i))
+            is_title = u.kind == "header" and header == i and len(block.units) > 1
+            # a closing fence, or an elision line of an earlier stage ("# ..."), says nothing on its own
+            empty = is_title or u.kind == "closer" or _only_elisions(seg.unit_text(i))
             value = 0.0 if empty else max(scores[i], 1e-6) * cost ** SIZE_NEUTRALITY
             candidates.append(Candidate(key=i, value=value, cost=cost, requires=requires))
 
@@ -618,7 +626,7 @@ class LocalCompressor:
 
         chosen = pack(candidates, budget, measure)  # a title worth nothing alone goes with its body
         # leftover budget goes to body units; a title alone says little
-        fillers = [c for c in candidates if seg.units[c.key].kind != "header"]
+        fillers = [c for c in candidates if seg.units[c.key].kind not in ("header", "closer")]
         return self._fill(seg, fillers, chosen, budget, measure)
 
     @staticmethod

@@ -8,9 +8,15 @@ or table) and each block into **units**, the smallest pieces a compressor may ke
 - JSON (the whole context, or a JSON value after a short preamble such as ``JSON data:``): the
   members of objects and the items of arrays, recursing into large containers; rendering keeps the
   output valid JSON;
-- Markdown: list items and table rows (a table's header and separator rows are its header);
+- Markdown: list items (a nested item is shown with its parent) and table rows (a table's column
+  names and separator are its header, with a heading right above them);
 - code: statements or AST units from the code model (:mod:`scaledown_core.code`) where it is
-  available, else blank-line separated blocks.
+  available, else blank-line separated blocks; a fenced block's opening and closing fences are shown
+  with any of its lines.
+
+Prose wrapped at a fixed width is read as sentences, other line breaks inside a sentence as separate
+lines. A unit too long for a budget can be cut (:meth:`Segmentation.refined`): text at clauses or
+spaces, code between lines.
 
 Every unit is a ``[start, end)`` character span of the context, so whatever is rendered is a
 subsequence of the input plus elision markers.
@@ -28,7 +34,7 @@ __all__ = ["Unit", "Block", "Segmentation", "segment", "split_sentences", "ELISI
 ELISION = "…"
 """The elision marker: one token in both OpenAI encodings."""
 
-UnitKind = Literal["sentence", "header", "member", "item", "row", "code", "line"]
+UnitKind = Literal["sentence", "header", "closer", "member", "item", "row", "code", "line"]
 BlockKind = Literal["prose", "json", "list", "table", "code"]
 
 # A first line at most this long that does not end a sentence reads as a title, not as prose.
@@ -49,12 +55,15 @@ _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+\S")
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_SEPARATOR = re.compile(r"^\s*\|?[\s:|-]*-[\s:|-]*\|?\s*$")
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+\S")
-_DOC_LABEL = re.compile(r"\s*(?:Document|Doc|Passage|Source|Title)\s*[\[(:#]?\s*\d*[\])]?\s*(?:\(Title:[^\n]*?\)(?=\s))?:?")
+_DOC_LABEL = re.compile(r"\s*(?:Document|Doc|Passage|Source|Title)\s*[\[(:#]?\s*\d*[\])]?\s*(?:\(Title:[^\n]*?\)(?=[\s:]))?:?")
 _CODE_HINT = re.compile(
     r"^\s*(?:def |class |import |from \w+ import |async def |@\w|return\b|if .*:\s*$|for .*:\s*$|"
     r"function\b|const |let |var |public |private |#include|package |fn |func )|[;{}]\s*$"
 )
 _FENCE = re.compile(r"^\s*(```|~~~)")
+# Only \n, \r\n and \r end a line: str.splitlines also splits at form feeds and Unicode separators,
+# which Python (and so the code model's line numbers) reads as ordinary characters.
+_TEXT_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,8 @@ class Block:
     units: list[int] = field(default_factory=list)
     header: int | None = None
     """The unit shown with any other unit of this block (a title, a table's header rows)."""
+    closer: int | None = None
+    """The unit shown after any other unit of this block (a code fence's closing line)."""
     json_root: _JsonContainer | None = None
 
 
@@ -114,6 +125,8 @@ class Segmentation:
     """The unit shown with a unit (a method's class header)."""
     calls: dict[int, list[str]] = field(default_factory=dict)
     """The names a code unit calls (last dotted part: ``self.backoff`` -> ``backoff``)."""
+    pieces: frozenset[int] = frozenset()
+    """Units that are part of a longer unit (see :meth:`refined`)."""
 
     def unit_text(self, i: int) -> str:
         u = self.units[i]
@@ -122,26 +135,35 @@ class Segmentation:
     def refined(self, max_chars: int) -> "Segmentation":
         """The same blocks with each text unit longer than ``max_chars`` cut into pieces no longer than that.
 
-        Pieces end at clause punctuation, else at spaces, else anywhere (text with no spaces); JSON,
-        code and headers stay whole. For a budget that holds no whole unit.
+        Text pieces end at clause punctuation, else at spaces, else anywhere (text with no spaces);
+        code is cut between lines. JSON members and headers stay whole. For a budget that holds no
+        whole unit.
         """
         if any(b.kind == "json" for b in self.blocks):  # JSON renders from its own tree: members stay whole
             return self
         units: list[Unit] = []
         remap: dict[int, int] = {}
+        pieces: set[int] = set()
         blocks = [Block(b.index, b.kind, b.start, b.end) for b in self.blocks]
         for block, old in zip(blocks, self.blocks):
             for i in old.units:
                 u = self.units[i]
-                cut = u.kind in _CUTTABLE and u.end - u.start > max_chars
-                for a, b in (_pieces(self.text, u.start, u.end, max_chars) if cut else [(u.start, u.end)]):
+                spans = [(u.start, u.end)]
+                if u.end - u.start > max_chars and u.kind in _CUTTABLE:
+                    spans = _pieces(self.text, u.start, u.end, max_chars)
+                elif u.end - u.start > max_chars and u.kind == "code":
+                    spans = _line_pieces(self.text, u.start, u.end, max_chars)
+                for a, b in spans:
                     remap.setdefault(i, len(units))
+                    if len(spans) > 1:
+                        pieces.add(len(units))
                     units.append(Unit(len(units), block.index, a, b, u.kind, len(block.units)))
                     block.units.append(len(units) - 1)
             block.header = remap.get(old.header) if old.header is not None else None
+            block.closer = remap.get(old.closer) if old.closer is not None else None
         return Segmentation(self.text, blocks, units, {remap[i]: v for i, v in self.labels.items()},
                             {remap[i]: remap[p] for i, p in self.parents.items()},
-                            {remap[i]: v for i, v in self.calls.items()})
+                            {remap[i]: v for i, v in self.calls.items()}, frozenset(pieces))
 
     def render(self, keep: Iterable[int], marker: str = ELISION) -> str:
         """The kept units in source order, with ``marker`` where something between them was left out.
@@ -255,7 +277,8 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
 
 
 _CUTTABLE = frozenset({"sentence", "item", "row", "line"})
-_CLAUSE_END = re.compile(r"[,;:，、；：。！？.!?]+[\"'”’)\]]*\s*")
+# Latin punctuation ends a clause only before a space: "3.14", "1,234" and "a:b" are never cut.
+_CLAUSE_END = re.compile(r"[,;:.!?]+[\"'”’)\]]*\s+|[，、；：。！？]+[」』”’）)]*\s*")
 _SPACE = re.compile(r"\s+")
 
 
@@ -273,6 +296,29 @@ def _pieces(text: str, a: int, b: int, max_chars: int) -> list[tuple[int, int]]:
         a += cut
     out.append(_trim(text, a, b))
     return [span for span in out if span[1] > span[0]]
+
+
+def _line_pieces(text: str, a: int, b: int, max_chars: int) -> list[tuple[int, int]]:
+    """Code ``[a, b)`` cut between lines into spans of at most ``max_chars`` (a longer line: as text)."""
+    out: list[tuple[int, int]] = []
+    cur: tuple[int, int] | None = None
+    for s, e in _line_spans(text, a, b):
+        if not text[s:e].strip():
+            continue
+        if e - s > max_chars:
+            if cur is not None:
+                out.append(cur)
+                cur = None
+            out.extend(_pieces(text, s, e, max_chars))
+        elif cur is not None and e - cur[0] <= max_chars:
+            cur = (cur[0], e)
+        else:
+            if cur is not None:
+                out.append(cur)
+            cur = (s, e)
+    if cur is not None:
+        out.append(cur)
+    return out
 
 
 def _cut_at(window: str, max_chars: int) -> int:
@@ -351,7 +397,7 @@ def _find_json(text: str) -> int | None:
     """Where a JSON object or array starts that runs to the end of ``text`` (after a short preamble)."""
     decoder = json.JSONDecoder()
     # at a line start, or right after a label on the same line ("JSON data: {...}")
-    for m in re.finditer(r"(?:^|(?<=:))[ \t]*[\[{]", text, re.M):
+    for m in re.finditer(r"(?:^|(?<=:))[ \t\ufeff]*[\[{]", text, re.M):
         at = m.end() - 1
         if text[:at].count("\n") > 3:
             return None
@@ -390,7 +436,7 @@ class _Builder:
         return block
 
     def add_unit(self, block: Block, start: int, end: int, kind: UnitKind) -> int:
-        if kind == "code":  # a code unit keeps its indentation: trim whole blank lines only
+        if kind in ("code", "item"):  # code and nested items keep their indentation
             start, end = _trim_lines(self.text, start, end)
         else:
             start, end = _trim(self.text, start, end)
@@ -417,7 +463,7 @@ class _Builder:
 def _paragraphs(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Blank-line separated spans, keeping fenced code blocks whole."""
     spans: list[tuple[int, int]] = []
-    lines = text[start:end].splitlines(keepends=True)
+    lines = _TEXT_LINE.findall(text, start, end)
     pos = start
     cur: int | None = None
     in_fence = False
@@ -440,7 +486,7 @@ def _paragraphs(text: str, start: int, end: int) -> list[tuple[int, int]]:
 def _line_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     pos = start
-    for line in text[start:end].splitlines(keepends=True):
+    for line in _TEXT_LINE.findall(text, start, end):
         out.append((pos, pos + len(line.rstrip("\r\n"))))
         pos += len(line)
     return out
@@ -470,57 +516,103 @@ def _prose_block(b: _Builder, start: int, end: int, pending_header: tuple[int, i
         block.start = pending_header[0]
     first_line = text[lines[0][0] : lines[0][1]]
     label = _DOC_LABEL.match(text, start, lines[0][1])
-    if block.header is None and len(lines) > 1 and _is_header_line(first_line, True):
+    if block.header is None and len(lines) > 1 and _is_header_line(first_line, True) and \
+            not _continues(text[lines[1][0] : lines[1][1]]):
         b.add_unit(block, lines[0][0], lines[0][1], "header")
         body_start = lines[1][0]
     elif block.header is None and label and label.end() - start > 3 and "Title:" in label.group():
         b.add_unit(block, start, label.end(), "header")
         body_start = label.end()
+    wrapped = _hard_wrapped([text[a:z] for a, z in lines])
     for s, e in split_sentences(text, body_start, end):
-        # a newline inside a sentence span is a line break in the source: keep lines apart
-        for ls, le in _split_lines_in(text, s, e):
+        # a newline inside a sentence span is a line break in the source (keep lines apart), unless
+        # the paragraph is prose wrapped at a fixed width
+        for ls, le in [(s, e)] if wrapped else _split_lines_in(text, s, e):
             b.add_unit(block, ls, le, "sentence")
 
 
 def _split_lines_in(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    """The lines of a sentence span as units, but a line that continues the one above (hard-wrapped
+    prose) stays with it."""
     if "\n" not in text[s:e]:
         return [(s, e)]
-    return [span for span in _line_spans(text, s, e) if text[span[0] : span[1]].strip()]
+    out: list[tuple[int, int]] = []
+    for a, b in _line_spans(text, s, e):
+        if not text[a:b].strip():
+            continue
+        if out and _continues(text[a:b]):
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+def _hard_wrapped(lines: list[str]) -> bool:
+    """Prose wrapped at a fixed width (an e-mail, an RFC, text from a PDF): every line but the last
+    nearly fills the width, and some line carries on a sentence in lower case."""
+    if len(lines) < 2:
+        return False
+    width = max(len(ln.rstrip()) for ln in lines)
+    full = all(len(ln.rstrip()) >= 0.6 * width for ln in lines[:-1])
+    return width >= 40 and full and any(_continues(ln) for ln in lines[1:])
+
+
+def _continues(line: str) -> bool:
+    """A line that starts in lower case carries on the sentence of the line above."""
+    head = line.lstrip()[:1]
+    return head.isalpha() and head.islower()
 
 
 def _structured_block(b: _Builder, start: int, end: int, kind: BlockKind,
                       pending_header: tuple[int, int] | None) -> None:
     text = b.text
     block = b.new_block(kind, start, end)
-    if pending_header is not None:
-        b.add_unit(block, *pending_header, "header")
-        block.start = pending_header[0]
     lines = _line_spans(text, start, end)
+    head_end = None  # where the block's own header lines end: a table's column names and separator,
+    closer = None    # a code fence's opening line; and the fence's closing line
+    if kind == "table" and len(lines) > 2 and _TABLE_SEPARATOR.match(text[lines[1][0] : lines[1][1]]):
+        head_end, lines = lines[1][1], lines[2:]
+    elif kind == "code" and _FENCE.match(text[lines[0][0] : lines[0][1]]):
+        head_end, lines = lines[0][1], lines[1:]
+        if lines and _FENCE.match(text[lines[-1][0] : lines[-1][1]]):
+            closer, lines = lines[-1], lines[:-1]
+    if pending_header is not None or head_end is not None:
+        # a heading right above a table or a fence is one header with the table's or fence's own
+        h_start = pending_header[0] if pending_header is not None else start
+        b.add_unit(block, h_start, head_end if head_end is not None else pending_header[1], "header")  # type: ignore[index]
+        block.start = h_start
     if kind == "table":
-        head = [sp for sp in lines[:2]]
-        if len(lines) > 2 and _TABLE_SEPARATOR.match(text[lines[1][0] : lines[1][1]]):
-            if block.header is None:
-                b.add_unit(block, head[0][0], head[1][1], "header")
-                lines = lines[2:]
         for s, e in lines:
             b.add_unit(block, s, e, "row")
-        return
-    if kind == "list":
-        item: tuple[int, int] | None = None
-        for s, e in lines:
-            line = text[s:e]
-            if _LIST_ITEM.match(line) or item is None:
-                if item is not None:
-                    b.add_unit(block, *item, "item")
-                item = (s, e)
-            else:  # a continuation line of the current item
-                item = (item[0], e)
-        if item is not None:
-            b.add_unit(block, *item, "item")
-        return
-    # code: statements grouped by blank lines is done by the caller; here: one unit per chunk
-    for s, e in _code_chunks(text, start, end):
-        b.add_unit(block, s, e, "code")
+    elif kind == "list":
+        _list_items(b, block, lines)
+    elif lines:
+        for s, e in _code_chunks(text, lines[0][0], lines[-1][1]):
+            b.add_unit(block, s, e, "code")
+    if closer is not None:
+        block.closer = b.add_unit(block, *closer, "closer")
+
+
+def _list_items(b: _Builder, block: Block, lines: list[tuple[int, int]]) -> None:
+    """One unit per item (with its continuation lines); a nested item is shown with its parent item."""
+    text = b.text
+    items: list[tuple[int, int]] = []
+    for s, e in lines:
+        if _LIST_ITEM.match(text[s:e]) or not items:
+            items.append((s, e))
+        else:  # a continuation line of the current item
+            items[-1] = (items[-1][0], e)
+    open_items: list[tuple[int, int]] = []  # (indent, unit) of the items that may parent the next
+    for s, e in items:
+        indent = len(text[s:e]) - len(text[s:e].lstrip())
+        i = b.add_unit(block, s, e, "item")
+        if i < 0:
+            continue
+        while open_items and open_items[-1][0] >= indent:
+            open_items.pop()
+        if open_items:
+            b.parents[i] = open_items[-1][1]
+        open_items.append((indent, i))
 
 
 def _code_chunks(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -594,7 +686,7 @@ def segment(text: str, code: bool | None = None) -> Segmentation:
         return b.done()
     pending: tuple[int, int] | None = None
     for start, end in _paragraphs(text, 0, len(text)):
-        lines = text[start:end].splitlines()
+        lines = [ln.rstrip("\r\n") for ln in _TEXT_LINE.findall(text, start, end)]
         kind = _classify(lines)
         if kind == "prose" and len(lines) == 1 and _is_header_line(lines[0], True) and \
                 (_MD_HEADING.match(lines[0]) or lines[0].rstrip().endswith(":")):
@@ -617,7 +709,7 @@ def _segment_json(b: _Builder, text: str, at: int) -> None:
     root = _scan_json(text, at, decoder)
     block = b.new_block("json", 0, len(text))
     block.json_root = root
-    if text[:at].strip():
+    if text[:at].replace("\ufeff", "").strip():  # a byte-order mark alone is no preamble
         b.add_unit(block, 0, at, "header")
     _json_units(b, root, block)
 
@@ -636,8 +728,8 @@ def _code_units(text: str) -> list[tuple[int, int, str, str | None, list[str]]]:
         return [(s, e, "", None, []) for s, e in _code_chunks(text, 0, len(text))]
     sf = parse_source(text)
     starts = [0]
-    for line in text.splitlines(keepends=True):
-        starts.append(starts[-1] + len(line))
+    for line in text.split("\n"):  # the code model's line numbers count \n only
+        starts.append(min(len(text), starts[-1] + len(line) + 1))
     by_key = {u.key: u for u in sf.units}
     spans: list[tuple[int, int, str, str | None, list[str]]] = []
     for unit in sf.units:
@@ -663,7 +755,7 @@ def _code_units(text: str) -> list[tuple[int, int, str, str | None, list[str]]]:
 
 def _is_python(text: str) -> bool:
     """The whole text reads as Python source (code-like lines and no syntax errors)."""
-    lines = [ln for ln in text.splitlines() if ln.strip()]
+    lines = [ln for ln in text.split("\n") if ln.strip()]
     if len(lines) < 3 or not _looks_like_code(lines):
         return False
     try:

@@ -1,0 +1,112 @@
+"""LocalCompressor keeps the structure of what it cuts: code too large for the budget, fences, tables,
+nested lists, numbers inside cut sentences, form feeds in source, wrapped prose, a byte-order mark."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+
+from scaledown_core import LocalCompressor
+from scaledown_core.compressor.segment import segment
+from scaledown_core.tokens import count_tokens
+
+
+def _warnings(result) -> list[str]:  # type: ignore[no-untyped-def]
+    return result.metrics.extra["warnings"]
+
+
+JS = "function process(records) {\n" + "\n".join(
+    f"  const value_{i} = records[{i}] * {i};" for i in range(60)) + "\n  return value_42;\n}\n"
+
+
+def test_code_larger_than_the_budget_is_kept_in_part_not_dropped() -> None:
+    result = LocalCompressor(rate=0.2).compress(JS, "How is value_42 computed?")
+    assert "const value_42 = records[42] * 42;" in result.content
+    assert result.metrics.compressed_prompt_tokens <= 0.2 * count_tokens(JS)
+    assert any("parts of it are kept" in w for w in _warnings(result))
+
+
+def test_fenced_code_keeps_both_fences() -> None:
+    context = ("Setup notes for the service are below. Read them carefully before deploying anything.\n\n"
+               "```python\nimport os\nPORT = 8080\nTIMEOUT = 30\nRETRIES = 5\n```\n\n"
+               "The deployment uses Kubernetes. Logs are shipped to Elasticsearch. Alerts go to PagerDuty.\n")
+    for rate in (0.2, 0.3, 0.35, 0.5):
+        out = LocalCompressor(rate=rate).compress(context, "What is the PORT and where do alerts go?").content
+        fences = [line for line in out.splitlines() if line.startswith("```")]
+        assert len(fences) % 2 == 0, (rate, out)
+    out = LocalCompressor(rate=0.3).compress(context, "What is the PORT?").content
+    assert out.startswith("```python\n") and "PORT = 8080" in out and out.endswith("```")
+
+
+def test_a_table_under_a_heading_keeps_its_column_names_and_separator() -> None:
+    rows = "\n".join(f"| item{i} | {i * 7} | note number {i} here |" for i in range(40))
+    context = "## Prices\n\n| Name | Price | Note |\n|:--|--:|:-:|\n" + rows
+    out = LocalCompressor(rate=0.5).compress(context, "What is the price of item37?", max_tokens=40).content
+    assert "| Name | Price | Note |\n|:--|--:|:-:|" in out
+    assert "| item37 | 259 | note number 37 here |" in out
+
+
+def test_a_nested_list_item_keeps_its_indentation_and_its_parent() -> None:
+    context = ("- Fruits\n  - Apple: red, sweet\n  - Banana: yellow\n- Vegetables\n"
+               "  - Carrot: orange, crunchy, grows underground\n  - Leek: green\n- Grains\n  - Rice: white\n"
+               "  - Oats: for porridge in the morning")
+    out = LocalCompressor(rate=0.3).compress(context, "What colour is a carrot?").content
+    assert "- Vegetables\n  - Carrot: orange" in out
+
+
+def test_a_cut_sentence_never_splits_a_number() -> None:
+    context = ("After many years of careful and repeated measurement and several audits by outside firms, the "
+               "total revenue was $1,234,567 in the final annual report, and the constant was 3.14159 exactly.")
+    compressor = LocalCompressor(rate=1.0)
+    for budget in range(3, 24):
+        out = compressor.compress(context, "What was the total revenue and the constant?", max_tokens=budget).content
+        for number in re.findall(r"\$?\d(?:[\d.,]*\d)?", out):
+            assert number in ("$1,234,567", "3.14159"), (budget, out)
+
+
+def test_a_form_feed_in_python_source_does_not_shift_the_units() -> None:
+    source = ("import os\n\x0c\n# Section two\n\n\ndef alpha(x):\n    return x + 1\n\n\n"
+              "def beta(y):\n    total = 0\n    for i in range(y):\n        total += i\n    return total\n\n\n"
+              "def gamma(z):\n    return z * 3\n")
+    out = LocalCompressor(rate=0.99).compress(source, "What does gamma return?").content
+    assert "def gamma(z):\n    return z * 3" in out
+    seg = segment(source)
+    assert {seg.labels[i]: seg.unit_text(i).splitlines()[0] for i in seg.labels} == {
+        "alpha": "def alpha(x):", "beta": "def beta(y):", "gamma": "def gamma(z):"}
+
+
+def test_hard_wrapped_prose_is_cut_into_sentences_not_lines() -> None:
+    paragraph = ("The board met on Tuesday to review the quarterly results of the company and its subsidiaries. "
+                 "The board approved a dividend of forty cents per share, payable on the first of July to "
+                 "holders of record in June. Revenue rose by eight percent.")
+    context = textwrap.fill(paragraph, 60)
+    seg = segment(context)
+    texts = [" ".join(seg.unit_text(i).split()) for i in range(len(seg.units))]
+    assert [u.kind for u in seg.units] == ["sentence"] * 3
+    assert texts[1] == ("The board approved a dividend of forty cents per share, payable on the first of July to "
+                        "holders of record in June.")
+
+
+def test_separate_short_lines_stay_separate_units() -> None:
+    seg = segment("Shipping address\nAlice Smith\n12 High Street\nSpringfield\n")
+    assert len(seg.units) == 4
+
+
+def test_a_byte_order_mark_before_json_keeps_the_output_valid_json() -> None:
+    data = json.dumps([{"id": i, "name": f"user{i}"} for i in range(30)], indent=2)
+    out = LocalCompressor(rate=0.3).compress("\ufeff" + data, "What is the name of id 6?").content
+    assert {"id": 6, "name": "user6"} in json.loads(out)
+
+
+def test_a_label_with_a_colon_after_its_title_is_the_documents_header() -> None:
+    seg = segment("Document [1](Title: Scott Derrickson): Scott Derrickson is an American director. "
+                  "He lives in Los Angeles.")
+    header = seg.blocks[0].header
+    assert header is not None and seg.unit_text(header) == "Document [1](Title: Scott Derrickson):"
+
+
+def test_an_empty_output_is_always_explained() -> None:
+    result = LocalCompressor(rate=0.1).compress("Paris is the capital.", "capital?")
+    assert result.content == ""
+    assert any("holds no part of the context" in w for w in _warnings(result))
