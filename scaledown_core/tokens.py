@@ -26,7 +26,8 @@ from .exceptions import MissingDependencyError, ScaleDownError
 if TYPE_CHECKING:
     import tiktoken
 
-__all__ = ["TokenCounter", "get_counter", "count_tokens", "encoding_name_for", "FALLBACK_ENCODING"]
+__all__ = ["TokenCounter", "get_counter", "count_tokens", "encoding_name_for", "unknown_model_warning",
+           "FALLBACK_ENCODING"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,16 +67,29 @@ _AFTER_DIGIT, _AFTER_OTHER = "a\n", "1\n"
 _JOIN_MAX_CHARS = 2000
 
 
-@functools.lru_cache(maxsize=None)
-def encoding_name_for(model: str) -> str:
-    """The tiktoken encoding that ``model`` uses; unknown names get ``FALLBACK_ENCODING`` and a warning."""
+def _known_encoding(model: str) -> str | None:
+    """The tiktoken encoding that ``model`` uses, or None for a name no rule knows."""
     name = model.strip().lower()
     if name in _ENCODINGS:
         return name
     name = name.split("/")[-1]  # "openai/gpt-4o" -> "gpt-4o"
-    for prefix, encoding in _MODEL_PREFIXES:
-        if name.startswith(prefix):
-            return encoding
+    return next((encoding for prefix, encoding in _MODEL_PREFIXES if name.startswith(prefix)), None)
+
+
+def unknown_model_warning(model: str) -> str | None:
+    """What a result counted for ``model`` should warn of when no rule knows its tokenizer, else None."""
+    if _known_encoding(model) is not None:
+        return None
+    return f"unknown target model {model!r}: tokens are counted with {FALLBACK_ENCODING}, which may differ from its own"
+
+
+@functools.lru_cache(maxsize=None)
+def encoding_name_for(model: str) -> str:
+    """The tiktoken encoding that ``model`` uses; unknown names get ``FALLBACK_ENCODING`` and a warning
+    (logged once per name; results carry :func:`unknown_model_warning` in their metrics)."""
+    known = _known_encoding(model)
+    if known is not None:
+        return known
     logger.warning(
         "unknown target model %r: counting tokens with %s; pass a known OpenAI model name "
         "(gpt-4o, gpt-4.1, gpt-5, o3, gpt-4, gpt-3.5-turbo) or an encoding name for exact counts",
@@ -128,6 +142,8 @@ class TokenCounter:
             raise ValueError("target model must be a non-empty model name such as 'gpt-4o'")
         self.model = model
         self.encoding_name = encoding_name_for(model)
+        self.warning = unknown_model_warning(model)
+        """Set when ``model`` is unknown and its tokens are counted with ``FALLBACK_ENCODING``."""
 
     @property
     def encoding(self) -> "tiktoken.Encoding":

@@ -490,7 +490,7 @@ class LocalCompressor:
                       rate: str | float | None = None) -> CompressedPrompt:
         started = time.perf_counter()
         rate = self.rate if rate is None else _core.check_rate(rate)
-        warnings: list[str] = []
+        warnings: list[str] = [self.counter.warning] if self.counter.warning else []
         suffix = f"\n\n{prompt}" if self.include_prompt else ""
         n_context = self.counter.count(context)
         n_original = self.counter.count(context + suffix) if suffix else n_context

@@ -63,6 +63,16 @@ def test_unknown_model_falls_back_with_a_warning(caplog: pytest.LogCaptureFixtur
     assert "claude-sonnet-unknown-xyz" in caplog.text
 
 
+def test_every_result_counted_for_an_unknown_model_says_so() -> None:
+    from scaledown_core import LocalCompressor
+
+    assert TokenCounter("gpt-4o").warning is None and TokenCounter("gpt-3.5-turbo").warning is None
+    for _ in range(2):  # the log line comes once per name; each result's metrics carry it every time
+        result = LocalCompressor(target_model="claude-like-model", rate=0.5).compress(
+            "The sky is blue. Grass is green. Snow is white.", "What colour is grass?")
+        assert any("claude-like-model" in w and "o200k_base" in w for w in result.metrics.extra["warnings"])
+
+
 def test_special_token_text_is_counted_not_refused() -> None:
     assert count_tokens("<|endoftext|>") > 1
 
