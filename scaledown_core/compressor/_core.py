@@ -70,6 +70,13 @@ def check_rate(rate: Any) -> Rate:
     return float(rate)
 
 
+def check_flag(name: str, value: Any) -> bool:
+    """A switch must be True or False: ``bool("no")`` is True, so strings and other values are refused."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False; got {value!r}")
+    return value
+
+
 def check_prompt(prompt: Any) -> str:
     if not isinstance(prompt, str):
         raise TypeError(f"prompt must be a string; got {type(prompt).__name__}")

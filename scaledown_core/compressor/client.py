@@ -94,7 +94,7 @@ class ScaleDownCompressor:
         self.rate = _core.check_rate(rate)
         self._api_key = api_key.strip() if api_key else None
         self.temperature = temperature
-        self.preserve_keywords = bool(preserve_keywords)
+        self.preserve_keywords = _core.check_flag("preserve_keywords", preserve_keywords)
         self.preserve_words = _core.check_preserve_words(preserve_words)
         self._api_url = api_url
         if api_url is not None:

@@ -439,12 +439,12 @@ class LocalCompressor:
         self.target_model = target_model
         self.counter = get_counter(target_model)
         self.rate = _core.check_rate(rate)
-        self.preserve_keywords = bool(preserve_keywords)
+        self.preserve_keywords = _core.check_flag("preserve_keywords", preserve_keywords)
         self.preserve_words = _core.check_preserve_words(preserve_words) or []
         self.max_concurrency = _core.check_concurrency(max_concurrency)
-        self.embeddings = bool(embeddings or embedding_model)
+        self.embeddings = _core.check_flag("embeddings", embeddings) or bool(embedding_model)
         self.embedding_model = embedding_model
-        self.include_prompt = bool(include_prompt)
+        self.include_prompt = _core.check_flag("include_prompt", include_prompt)
         if not isinstance(elision_marker, str):
             raise TypeError("elision_marker must be a string")
         self.elision_marker = elision_marker

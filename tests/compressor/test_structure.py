@@ -110,3 +110,15 @@ def test_an_empty_output_is_always_explained() -> None:
     result = LocalCompressor(rate=0.1).compress("Paris is the capital.", "capital?")
     assert result.content == ""
     assert any("holds no part of the context" in w for w in _warnings(result))
+
+
+def test_a_switch_must_be_a_boolean() -> None:
+    import pytest
+
+    from scaledown_core import ScaleDownCompressor
+
+    for kwargs in ({"preserve_keywords": "no"}, {"include_prompt": 1}, {"embeddings": "false"}):
+        with pytest.raises(TypeError, match="must be True or False"):
+            LocalCompressor(**kwargs)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="preserve_keywords"):
+        ScaleDownCompressor(api_key="k", preserve_keywords="no")  # type: ignore[arg-type]
