@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import tokenize
 from pathlib import Path
 from typing import Any, Sequence, Union
@@ -11,7 +12,7 @@ from typing import Any, Sequence, Union
 from ..exceptions import OptimizerError
 from .model import SourceFile, parse_source
 
-__all__ = ["load_sources", "PathLike", "SKIP_DIRS"]
+__all__ = ["load_sources", "path_items", "PathLike", "SKIP_DIRS"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -36,9 +37,16 @@ def _skip_dir(d: Path) -> bool:
 
 
 def _walk_py(root: Path) -> list[Path]:
+    """The ``.py`` files below ``root``, folder symlinks followed, each real folder walked once."""
     found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    walked: set[Path] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         here = Path(dirpath)
+        real = _real(here)
+        if real in walked:  # a symlink back to a folder already walked (a loop, or a second way in)
+            dirnames[:] = []
+            continue
+        walked.add(real)
         dirnames[:] = sorted(d for d in dirnames if not _skip_dir(here / d))
         found.extend(here / f for f in sorted(filenames) if f.endswith(".py") and not f.startswith("."))
     return found
@@ -46,17 +54,18 @@ def _walk_py(root: Path) -> list[Path]:
 
 def _read(path: Path, shown: str, single: bool, warnings: list[str]) -> SourceFile | None:
     try:
-        data = path.read_bytes()
+        # a FIFO, socket or device would block the read or never end
+        regular = stat.S_ISREG(path.stat().st_mode)
+        data = path.read_bytes() if regular else b""
     except OSError as exc:
-        if single:
-            raise OptimizerError(f"cannot read {shown}: {exc.strerror or exc}") from exc
-        warnings.append(f"{shown}: unreadable file skipped ({exc.strerror or exc})")
-        return None
+        return _refuse(f"cannot read {shown}: {exc.strerror or exc}",
+                       f"{shown}: unreadable file skipped ({exc.strerror or exc})", single, warnings, exc)
+    if not regular:
+        return _refuse(f"{shown} is not a regular file (a pipe, socket or device)",
+                       f"{shown}: not a regular file (a pipe, socket or device), skipped", single, warnings)
     if b"\x00" in data[:_SNIFF_BYTES]:
-        if single:
-            raise OptimizerError(f"{shown} is a binary file, not Python source")
-        warnings.append(f"{shown}: binary file skipped")
-        return None
+        return _refuse(f"{shown} is a binary file, not Python source", f"{shown}: binary file skipped",
+                       single, warnings)
     encoding = _declared_encoding(data)
     try:
         text = data.decode(encoding)
@@ -70,6 +79,14 @@ def _read(path: Path, shown: str, single: bool, warnings: list[str]) -> SourceFi
     if text.startswith("\ufeff"):
         text = text[1:]
     return parse_source(text, path=shown, warnings=own)
+
+
+def _refuse(error: str, warning: str, single: bool, warnings: list[str], cause: Exception | None = None) -> None:
+    """A file that cannot be used: an error when it was named alone, else skipped with a warning."""
+    if single:
+        raise OptimizerError(error) from cause
+    warnings.append(warning)
+    return None
 
 
 def _declared_encoding(data: bytes) -> str:
@@ -87,11 +104,10 @@ def _real(path: Path) -> Path:
         return path.absolute()
 
 
-def _unique_name(name: str, root: Path | None, path: Path, seen: set[str]) -> str:
-    """``name``, or when another file already shows under it (two folders with a ``utils.py`` each),
-    the name with its folder in front, or else the full path."""
-    folder = f"{root.name}/{name}" if root is not None and root.name else name
-    for candidate in (name, folder, os.fspath(path.absolute())):
+def _unique_name(names: tuple[str, ...], path: Path, seen: set[str]) -> str:
+    """The first of ``names`` no other file shows under yet (two folders with a ``utils.py`` each),
+    else the full path."""
+    for candidate in (*names, os.fspath(path.absolute())):
         if candidate not in seen:
             seen.add(candidate)
             return candidate
@@ -102,42 +118,63 @@ def load_sources(paths: PathLike | Sequence[PathLike], warnings: list[str] | Non
     """Parse every Python source named by ``paths``.
 
     ``paths`` is a file, a directory (every ``.py`` file below it, skipping virtual environments, build,
-    hidden and ``__pycache__``/``site-packages`` folders; file paths are shown relative to the directory)
-    or a list of files and directories. A missing or unreadable path raises :class:`OptimizerError`
-    naming it; a binary file is refused when named alone and skipped (with a warning) inside a directory.
-    Non-UTF-8 bytes are replaced and reported. Warnings are appended to ``warnings`` when given.
+    hidden and ``__pycache__``/``site-packages`` folders; file paths are shown relative to the directory,
+    behind its name when several are given) or a list of files and directories. A missing or unreadable
+    path raises :class:`OptimizerError` naming it; a binary or non-regular file is refused when named
+    alone and skipped (with a warning) inside a directory. Non-UTF-8 bytes are replaced and reported.
+    Warnings are appended to ``warnings`` when given.
     """
     sink = warnings if warnings is not None else []
+    items = [Path(item) for item in path_items(paths)]
+    prefixed = sum(p.is_dir() for p in items) > 1
     out: list[SourceFile] = []
     seen: set[str] = set()  # names shown so far
     read: set[Path] = set()  # a file named twice (alone and inside a folder given too) is read once
-    for item in _path_items(paths):
-        for path, name, root in _named_files(Path(item)):
+    for p in items:
+        for path, names, single in _named_files(p, prefixed, sink):
             real = _real(path)
             if real in read:
                 continue
             read.add(real)
-            sf = _read(path, _unique_name(name, root, path, seen), single=root is None, warnings=sink)
+            sf = _read(path, _unique_name(names, path, seen), single=single, warnings=sink)
             if sf is not None:
                 out.append(sf)
     return out
 
 
-def _path_items(paths: Any) -> Sequence[PathLike]:
+def path_items(paths: Any) -> list[PathLike]:
+    """``paths`` (a path or a list of them) as a list; TypeError/ValueError for what names no path."""
     if isinstance(paths, (str, os.PathLike)):
-        return [paths]
-    if not isinstance(paths, Sequence):
+        paths = [paths]
+    elif isinstance(paths, (bytes, bytearray)):
+        raise TypeError("file_path must be a str path, not bytes; decode it first (os.fsdecode)")
+    elif not isinstance(paths, Sequence):
         raise TypeError(f"file_path must be a path or a list of paths, got {type(paths).__name__}")
     for item in paths:
+        if isinstance(item, (bytes, bytearray)):
+            raise TypeError("file_path entries must be str paths, not bytes; decode them first (os.fsdecode)")
         if not isinstance(item, (str, os.PathLike)):
             raise TypeError(f"file_path entries must be paths, got {type(item).__name__}")
-    return paths
+        if isinstance(item, str) and not item.strip():
+            # Path("") is the current directory: an empty entry must not read all of it
+            raise ValueError(f"file_path {item!r} is empty: name a file or a folder")
+    return list(paths)
 
 
-def _named_files(p: Path) -> list[tuple[Path, str, Path | None]]:
-    """The files ``p`` names, each with the name it is shown under and its folder (None: named alone)."""
+def _named_files(p: Path, prefixed: bool, warnings: list[str]) -> list[tuple[Path, tuple[str, ...], bool]]:
+    """The files ``p`` names, each with the names it may be shown under (first choice first) and whether
+    it was named alone. ``prefixed``: a folder's files are named behind the folder's name."""
     if not p.exists():
         raise OptimizerError(f"no such file or directory: {os.fspath(p)}")
-    if p.is_dir():
-        return [(f, f.relative_to(p).as_posix(), p) for f in _walk_py(p)]
-    return [(p, os.fspath(p), None)]
+    if not p.is_dir():
+        return [(p, (os.fspath(p),), True)]
+    files = _walk_py(p)
+    if not files:
+        warnings.append(f"{os.fspath(p)}: no Python files found in this directory")
+    folder = p.name or _real(p).name
+    out: list[tuple[Path, tuple[str, ...], bool]] = []
+    for f in files:
+        name = f.relative_to(p).as_posix()
+        names = (f"{folder}/{name}",) if prefixed else (name, f"{folder}/{name}")
+        out.append((f, names, False))
+    return out

@@ -221,7 +221,10 @@ def parse_source(text: str, path: str | None = None, warnings: list[str] | None 
         if warnings and not hit.warnings:
             hit.warnings = list(warnings)
         return hit
-    sf = _Builder(text, path, digest, list(warnings or [])).build()
+    try:
+        sf = _Builder(text, path, digest, list(warnings or [])).build()
+    except RecursionError:  # statements nested deeper than the walk's recursion can follow
+        sf = _Builder(text, path, digest, list(warnings or [])).build_unparsed()
     with _cache_lock:
         _cache[key] = sf
         _cache.move_to_end(key)
@@ -331,6 +334,18 @@ class _Builder:
                 f"{self.path or 'source'}: syntax errors; units outside the broken region are still used"
             )
         return sf
+
+    def build_unparsed(self) -> SourceFile:
+        """The file as plain module code, in runs of ``MODULE_BLOCK_MAX_LINES`` lines (no definitions,
+        calls or imports): for a file too deeply nested to walk."""
+        for a in range(1, len(self.lines) + 1, MODULE_BLOCK_MAX_LINES):
+            b = min(a + MODULE_BLOCK_MAX_LINES - 1, len(self.lines))
+            key = self.make_key(f"<module:{a}>", a)
+            self.units.append(self.unit(key, "module", "module code", f"<module:{a}>", a, b, ((a, b),), "", None,
+                                        None, (a, a - 1)))
+        self.warnings.append(f"{self.path or 'source'}: statements nested too deeply to parse; "
+                             "its code is kept as plain text, without functions or classes")
+        return SourceFile(self.path, self.text, self.lines, self.units, {}, True, self.warnings, self.digest)
 
     def walk_module(self, nodes: list["Node"], pieces: list[tuple[int, int, "Node"]]) -> None:
         for node in nodes:

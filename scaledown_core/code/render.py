@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Mapping, Sequence
 
 from .model import Block, CodeUnit, SourceFile
 
-__all__ = ["ELISION", "FILE_HEADER", "unit_lines", "render", "shown_text"]
+__all__ = ["ELISION", "FILE_HEADER", "unit_lines", "render", "shown_text", "split_rendered"]
 
 ELISION = "# ..."
 """The comment line that stands for removed lines (indented like the first removed line)."""
 FILE_HEADER = "# file: {path}"
 """The line that opens each file's section when the input has several files."""
+_HEADER_LINE = re.compile(r"(\S(?:.*\S)?)".join(map(re.escape, FILE_HEADER.split("{path}"))))
+# Only a header naming a Python file opens rendered text, so a file whose first comment merely reads
+# "# file: notes" stays one anonymous source.
+_SOURCE_SUFFIXES = (".py", ".pyi", ".pyw")
 
 
 def unit_lines(unit: CodeUnit, blocks: Sequence[Block] | None = None) -> list[int]:
@@ -99,3 +104,28 @@ def shown_text(sf: SourceFile, unit: CodeUnit, shown: Iterable[int]) -> str:
     while out and not out[-1].strip():
         out.pop()
     return "\n".join(out)
+
+
+def split_rendered(text: str) -> list[tuple[str, str]] | None:
+    """The ``(path, text)`` sections of ``text`` as :func:`render` wrote them with file headers, or None
+    when ``text`` is not such output.
+
+    ``text`` qualifies when its first non-blank line is a :data:`FILE_HEADER` naming a ``.py`` file and
+    no path repeats; a later header must follow a blank line, as :func:`render` separates sections.
+    """
+    lines = text.split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    opening = _HEADER_LINE.fullmatch(lines[first]) if first is not None else None
+    if first is None or opening is None or not opening.group(1).endswith(_SOURCE_SUFFIXES):
+        return None
+    sections: list[tuple[str, list[str]]] = [(opening.group(1), [])]
+    for k in range(first + 1, len(lines)):
+        header = _HEADER_LINE.fullmatch(lines[k])
+        if header is not None and not lines[k - 1].strip():
+            sections[-1][1].pop()  # the blank line render puts between sections
+            sections.append((header.group(1), []))
+        else:
+            sections[-1][1].append(lines[k])
+    if len({path for path, _ in sections}) < len(sections):
+        return None
+    return [(path, "\n".join(body)) for path, body in sections]

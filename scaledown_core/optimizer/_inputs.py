@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..code import SourceFile, load_sources, parse_source
+from ..code.render import split_rendered
 
 __all__ = ["Request", "check_arguments", "is_multi", "load_inputs", "read_request"]
 
@@ -51,12 +52,23 @@ def load_inputs(context: str, file_path: Any, warnings: list[str], context_path:
     """The parsed sources: ``file_path`` when given, else ``context`` (named ``context_path``); their load
     warnings go to ``warnings``."""
     if file_path in _NO_PATH:
-        files = [parse_source(context, path=context_path)] if context.strip() else []
+        files = _context_sources(context, context_path)
     else:
         files = load_sources(file_path, warnings)
     for sf in files:
         warnings.extend(w for w in sf.warnings if w not in warnings)
     return files
+
+
+def _context_sources(context: str, context_path: str | None) -> list[SourceFile]:
+    """``context`` as one source, or, when it is an optimizer's output with file headers (a pipeline's
+    earlier stage), one source per header, so the files keep their names."""
+    if not context.strip():
+        return []
+    sections = split_rendered(context) if context_path is None else None
+    if sections is None:
+        return [parse_source(context, path=context_path)]
+    return [parse_source(text, path=path) for path, text in sections]
 
 
 @dataclass
@@ -78,4 +90,8 @@ def read_request(context: Any, query: Any, file_path: Any, max_tokens: Any, extr
     if extra:
         warnings.append(f"ignored unknown arguments: {', '.join(sorted(extra))}")
     files = load_inputs(context, file_path, warnings, context_path)
-    return Request(str(query), budget, files, warnings, is_multi(file_path))
+    if file_path in _NO_PATH:  # context split at file headers keeps its headers in the output
+        multi = context_path is None and any(sf.path is not None for sf in files)
+    else:
+        multi = is_multi(file_path)
+    return Request(str(query), budget, files, warnings, multi)

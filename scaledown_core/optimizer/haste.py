@@ -316,8 +316,9 @@ def _semantic(index: _Index, ev: Evidence, order: list[int], scores: list[float]
         norm = (s - lo) / (hi - lo) if hi > lo else 0.0
         scores[i] = (1 - W_SEMANTIC) * scores[i] + W_SEMANTIC * top * norm
     used = getattr(embedder, "model_used", None) or str(model)
-    if model and used != model:
-        warnings.append(f"semantic model {model!r} unavailable; used {used!r}")
+    reason = getattr(embedder, "fallback_reason", None)
+    if reason:  # names differ without a fallback too (a short name loads as its full repository id)
+        warnings.append(f"semantic model fallback: {reason}")
     return used
 
 
@@ -633,10 +634,11 @@ def _spans(index: _Index, keys: list[tuple[str, str]], scores: list[float],
            lines: dict[tuple[str, str], tuple[str | None, list[int]]], counter: Any) -> list[SourceSpan]:
     """One span per shown unit (a class line kept for a method's context and the whole header merge)."""
     shown: dict[str, set[int]] = {}
-    for kind, ukey in keys:
-        if kind in ("i", "f"):
+    for kind, key in keys:
+        if kind == "f":  # a whole file: its units have keys of their own
             continue
-        shown.setdefault(ukey, set()).update(lines[(kind, ukey)][1])
+        ukey = key.rsplit(":", 1)[0] if kind == "i" else key  # an import statement: "<unit key>:<line>"
+        shown.setdefault(ukey, set()).update(lines[(kind, key)][1])
     spans: list[SourceSpan] = []
     for ukey, visible in shown.items():
         i = index.pos[ukey]

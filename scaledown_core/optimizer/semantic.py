@@ -403,7 +403,7 @@ class SemanticOptimizer:
             if files and any(sf.text.strip() for sf in files):
                 warnings.append("no code units to search (only imports, comments or blank lines)")
             original = sum(counter.count(sf.text) for sf in files)
-            return self._result("", [], original, 0, embedder, CacheStats(), None, {}, warnings, started, multi)
+            return self._result("", [], original, 0, embedder, CacheStats(), None, {}, warnings, started)
         index, stats = _get_index(files, embedder, self.progress)
         if index.truncated:
             warnings.append(f"{index.truncated} window(s) hold a single line longer than the embedding "
@@ -432,22 +432,25 @@ class SemanticOptimizer:
         tokens = counter.count(content)
         if budget is not None and tokens > budget:  # the packer guarantees this; never ship over budget
             raise OptimizerError(f"internal error: selection of {tokens} tokens exceeds budget {budget}")
-        if budget is not None and self.top_k is not None and \
+        if budget is not None and top and not content:
+            warnings.append(f"max_tokens={budget} is too small to show any matching unit, even in part: "
+                            "the output is empty")
+        elif budget is not None and self.top_k is not None and \
                 len({k[1] for k in keys if k[0] != CLASS_LINE}) < len(top):
             warnings.append(f"max_tokens={budget} holds {len([k for k in keys if k[0] != CLASS_LINE])} of the "
                             f"top {len(top)} units")
         ranked_files = _rank_files(index, scores) if multi else None
-        spans = _spans(index, plan, keys, scores, counter)
+        position = {sf.path: i for i, sf in enumerate(index.files)}
+        spans = sorted(_spans(index, plan, keys, scores, counter), key=lambda s: (position[s.path], s.start_line))
         return self._result(content, spans, original, tokens, embedder, stats, ranked_files,
                             {"windows": len(index.windows), "units_indexed": len(index.units),
                              "query_truncated": query_cut},
-                            warnings, started, multi)
+                            warnings, started)
 
     def _result(self, content: str, spans: list[SourceSpan], original: int, tokens: int, embedder: Any,
                 stats: CacheStats, ranked_files: list[str] | None, figures: dict[str, Any], warnings: list[str],
-                started: float, multi: bool) -> OptimizedContext:
-        in_source_order = sorted(spans, key=lambda s: (s.path or "", s.start_line)) if multi else \
-            sorted(spans, key=lambda s: s.start_line)
+                started: float) -> OptimizedContext:
+        """The result; ``spans`` are in source order (input files in their given order)."""
         extra: dict[str, Any] = {
             "ranked_units": sorted(spans, key=lambda s: -s.score),
             "cache_hits": stats.hits,
@@ -463,7 +466,7 @@ class SemanticOptimizer:
             chunks_retrieved=len(spans),
             latency_ms=(time.perf_counter() - started) * 1000.0,
             retrieval_mode=f"embedding:{embedder.model_used}",
-            spans=in_source_order,
+            spans=spans,
             model_used=embedder.model_used,
             warnings=warnings,
             extra=extra,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterator, Sequence
 
+from ..code.loader import path_items
 from ..exceptions import PipelineError
 from ..tokens import encoding_name_for, get_counter
 from ..types import PipelineMetrics, PipelineResult, StageRecord
@@ -15,7 +17,12 @@ from ._stages import Entry, Role, StageSpec, describe_stage
 
 __all__ = ["Pipeline"]
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_TARGET_MODEL = "gpt-4o"  # the default of every stage, so counts agree when none says otherwise
+# Runs of the last stage with a smaller max_tokens when its output, counted in the pipeline's tokenizer,
+# is over budget (the stage counts in another tokenizer); each run shrinks by the measured overshoot.
+MAX_REFITS = 3
 
 
 @dataclass(frozen=True)
@@ -102,17 +109,16 @@ class Pipeline:
         """
         args = self._prepare(query, file_path, prompt, context, max_tokens, use_async=False)
         run = _RunState(self, args)
+        entry: Entry | None = None
         for index, spec in enumerate(self._specs):
             entry = spec.sync
             if entry is None:  # ruled out by _prepare; kept for type checkers
                 raise TypeError(f"stage {spec.kind} is async; use 'await pipeline.arun(...)'")
-            call_args, call_kwargs = _arguments(spec, entry, index, run.text, args)
-            started = time.perf_counter()
-            try:
-                output = entry.call(*call_args, **call_kwargs)
-            except Exception as exc:
-                raise _stage_failed(spec, exc) from exc
-            run.record(spec, index, output, started)
+            run.record(spec, index, *_call(spec, entry, _arguments(spec, entry, index, run.text, args)))
+        while entry is not None and (budget := run.refit_budget(entry)) is not None:
+            last, index = self._specs[-1], len(self._specs) - 1
+            call = _arguments(last, entry, index, run.stage_input, replace(args, max_tokens=budget))
+            run.record(last, index, *_call(last, entry, call), refit=True)
         return run.result()
 
     async def arun(
@@ -127,20 +133,16 @@ class Pipeline:
         callable) where it has one, and runs a sync-only stage in a worker thread."""
         args = self._prepare(query, file_path, prompt, context, max_tokens, use_async=True)
         run = _RunState(self, args)
+        entry: Entry | None = None
         for index, spec in enumerate(self._specs):
             entry = spec.native_async or spec.sync
             if entry is None:  # describe_stage gives every stage one entry at least
                 raise TypeError(f"stage {spec.kind} has no entry point")
-            call_args, call_kwargs = _arguments(spec, entry, index, run.text, args)
-            started = time.perf_counter()
-            try:
-                if spec.native_async is not None:
-                    output = await entry.call(*call_args, **call_kwargs)
-                else:
-                    output = await asyncio.to_thread(entry.call, *call_args, **call_kwargs)
-            except Exception as exc:
-                raise _stage_failed(spec, exc) from exc
-            run.record(spec, index, output, started)
+            run.record(spec, index, *await _acall(spec, entry, _arguments(spec, entry, index, run.text, args)))
+        while entry is not None and (budget := run.refit_budget(entry)) is not None:
+            last, index = self._specs[-1], len(self._specs) - 1
+            call = _arguments(last, entry, index, run.stage_input, replace(args, max_tokens=budget))
+            run.record(last, index, *await _acall(last, entry, call), refit=True)
         return run.result()
 
     # ----------------------------------------------------------------- validation of one run
@@ -266,16 +268,12 @@ def _optional_text(name: str, value: Any) -> str | None:
 def _check_file_path(file_path: Any) -> Any:
     if file_path is None or file_path == "":
         return None
-    if isinstance(file_path, (str, os.PathLike)):
-        return file_path
-    if isinstance(file_path, (list, tuple)):
-        if not file_path:
-            raise ValueError("file_path is an empty list: no source to read")
-        for item in file_path:
-            if not isinstance(item, (str, os.PathLike)):
-                raise TypeError(f"file_path entries must be paths; got {type(item).__name__}")
-        return list(file_path)
-    raise TypeError(f"file_path must be a path, a directory or a list of paths; got {type(file_path).__name__}")
+    if isinstance(file_path, (list, tuple)) and not file_path:
+        raise ValueError("file_path is an empty list: no source to read")
+    if not isinstance(file_path, (str, bytes, os.PathLike, list, tuple)):
+        raise TypeError(f"file_path must be a path, a directory or a list of paths; got {type(file_path).__name__}")
+    items = path_items(file_path)  # refuses bytes and empty entries, as the optimizers do
+    return items if isinstance(file_path, (list, tuple)) else file_path
 
 
 def _arguments(
@@ -300,6 +298,29 @@ def _arguments(
     return (text,), kwargs
 
 
+def _call(spec: StageSpec, entry: Entry, call: tuple[tuple[Any, ...], dict[str, Any]]) -> tuple[Any, float]:
+    """The stage's output and its latency in milliseconds; its failure as ``PipelineError``."""
+    started = time.perf_counter()
+    try:
+        output = entry.call(*call[0], **call[1])
+    except Exception as exc:
+        raise _stage_failed(spec, exc) from exc
+    return output, (time.perf_counter() - started) * 1000.0
+
+
+async def _acall(spec: StageSpec, entry: Entry, call: tuple[tuple[Any, ...], dict[str, Any]]) -> tuple[Any, float]:
+    """:func:`_call` for ``arun``: a coroutine entry is awaited, a sync one runs in a worker thread."""
+    started = time.perf_counter()
+    try:
+        if spec.native_async is not None:
+            output = await entry.call(*call[0], **call[1])
+        else:
+            output = await asyncio.to_thread(entry.call, *call[0], **call[1])
+    except Exception as exc:
+        raise _stage_failed(spec, exc) from exc
+    return output, (time.perf_counter() - started) * 1000.0
+
+
 def _stage_failed(spec: StageSpec, exc: Exception) -> PipelineError:
     return PipelineError(f"stage {spec.kind} failed: {type(exc).__name__}: {exc}", stage=spec.name)
 
@@ -320,7 +341,16 @@ def _content_of(spec: StageSpec, output: Any) -> tuple[str, Any]:
 
 def _given_tokens(metrics: Any) -> int | None:
     """What a stage says it was given (for a first stage that read files the pipeline never saw)."""
-    for attribute in ("original_tokens", "original_prompt_tokens"):
+    return _count_in(metrics, ("original_tokens", "original_prompt_tokens"))
+
+
+def _returned_tokens(metrics: Any) -> int | None:
+    """What a stage says its output is, in its own tokenizer."""
+    return _count_in(metrics, ("optimized_tokens", "compressed_prompt_tokens"))
+
+
+def _count_in(metrics: Any, attributes: tuple[str, ...]) -> int | None:
+    for attribute in attributes:
         value = getattr(metrics, attribute, None)
         if isinstance(value, int) and not isinstance(value, bool):
             return value
@@ -332,40 +362,82 @@ class _RunState:
 
     def __init__(self, pipeline: Pipeline, args: _RunArgs) -> None:
         self._counter = get_counter(pipeline.target_model)
+        self._model = pipeline.target_model
         self._args = args
         self._specs = pipeline._specs
         self._started = time.perf_counter()
         self.text = args.context
         self._text_tokens = self._counter.count(args.context)
         self._original_tokens = self._text_tokens
+        self.stage_input = self.text
+        self._input_tokens = self._text_tokens
+        self._given = args.max_tokens
+        self._refits = 0
+        self._last_takes_budget = False
+        self._own_tokens: int | None = None
         self.history: list[StageRecord] = []
         self.results: list[Any] = []
 
-    def record(self, spec: StageSpec, index: int, output: Any, started: float) -> None:
-        latency_ms = (time.perf_counter() - started) * 1000.0
+    def record(self, spec: StageSpec, index: int, output: Any, latency_ms: float, *, refit: bool = False) -> None:
+        """Take a stage's output; ``refit``: it replaces the last stage's previous, over-budget output."""
         content, metrics = _content_of(spec, output)
-        input_tokens = self._text_tokens
+        if refit:
+            latency_ms += self.history.pop().latency_ms
+            self.results.pop()
+        else:
+            self.stage_input, self._input_tokens = self.text, self._text_tokens
+        input_tokens = self._input_tokens
         if index == 0 and self._args.file_path is not None:
             # The stage read the files itself; only it knows how many tokens it was given.
             input_tokens = _given_tokens(metrics) or 0
             self._original_tokens = input_tokens
         output_tokens = self._counter.count(content)
+        self._own_tokens = _returned_tokens(metrics)
         self.history.append(StageRecord(spec.name, input_tokens, output_tokens, latency_ms, metrics))
         self.results.append(output)
         self.text, self._text_tokens = content, output_tokens
+
+    def refit_budget(self, entry: Entry) -> int | None:
+        """A smaller ``max_tokens`` to run the last stage (``entry``) again with, when its output is over
+        the budget in the pipeline's tokenizer and it may count in another; None: nothing to retry."""
+        budget, last = self._args.max_tokens, self._specs[-1]
+        self._last_takes_budget = last.role is not Role.CALLABLE and entry.takes("max_tokens")
+        if budget is None or self._given is None or self._text_tokens <= budget or self._refits >= MAX_REFITS \
+                or not self._last_takes_budget or not self._counts_apart(last):
+            return None
+        # the overshoot taken off the output as the stage counts it: a budget above that count changes nothing
+        counted = min(self._given, self._own_tokens) if self._own_tokens is not None else self._given
+        smaller = counted - (self._text_tokens - budget)
+        if smaller < 1:
+            return None
+        logger.warning("stage %s returned %d %s tokens, over max_tokens=%d; running it again with max_tokens=%d",
+                       last.kind, self._text_tokens, self._model, budget, smaller)
+        self._refits += 1
+        self._given = smaller
+        return smaller
+
+    def _counts_apart(self, stage: StageSpec) -> bool:
+        """Whether ``stage`` may count tokens in another tokenizer than the pipeline's."""
+        return stage.target_model is None or encoding_name_for(stage.target_model) != encoding_name_for(self._model)
 
     def result(self) -> PipelineResult:
         budget = self._args.max_tokens
         if budget is not None and self._text_tokens > budget:
             last = self._specs[-1]
-            raise PipelineError(
-                f"stage {last.kind} returned {self._text_tokens} tokens, over max_tokens={budget}; "
-                "end the pipeline with a stage that takes max_tokens",
-                stage=last.name,
-            )
+            raise PipelineError(self._over_budget(last, budget), stage=last.name)
         metrics = PipelineMetrics(
             original_tokens=self._original_tokens,
             total_tokens=self._text_tokens,
             latency_ms=(time.perf_counter() - self._started) * 1000.0,
         )
         return PipelineResult(self.text, metrics, history=self.history, stage_results=self.results)
+
+    def _over_budget(self, last: StageSpec, budget: int) -> str:
+        said = f"stage {last.kind} returned {self._text_tokens} tokens, over max_tokens={budget}"
+        if not self._last_takes_budget:
+            return f"{said}; end the pipeline with a stage that takes max_tokens"
+        if not self._counts_apart(last):
+            return f"{said}: it does not keep to the max_tokens it was given"
+        again = f", even when run again with max_tokens={self._given}" if self._refits else ""
+        return (f"{said} in the pipeline's tokenizer ({self._model}){again}: the stage counts tokens with "
+                f"another tokenizer ({last.target_model or 'its own'}); give it target_model={self._model!r}")

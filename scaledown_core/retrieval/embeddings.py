@@ -100,19 +100,23 @@ _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _TRUTHY = {"1", "true", "yes", "on"}
 
 Kind = Literal["query", "document"]
+# Surrogate code points (lone ones, e.g. undecodable bytes read with ``surrogateescape``) are valid in a
+# str but no tokenizer or JSON body can encode them.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # --------------------------------------------------------------------------- embedders
 
 
 def _check_texts(texts: Sequence[str]) -> list[str]:
+    """``texts`` as a list, each with lone surrogates replaced (tokenizers cannot encode them)."""
     if isinstance(texts, str) or not isinstance(texts, Sequence):
         raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}")
     out = list(texts)
     for t in out:
         if not isinstance(t, str):
             raise TypeError(f"texts must be strings, got {type(t).__name__}")
-    return out
+    return [_SURROGATE.sub("\ufffd", t) for t in out]
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:

@@ -391,7 +391,7 @@ def test_two_folders_with_the_same_file_name_keep_both(tmp_path: Path):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "util.py").write_text(f"def {name}():\n    return 1\n")
     files = load_sources([tmp_path / "p1", tmp_path / "p2"])
-    assert [f.path for f in files] == ["util.py", "p2/util.py"]
+    assert [f.path for f in files] == ["p1/util.py", "p2/util.py"]
     assert [u.name for f in files for u in f.units] == ["parse_date", "send_sms"]
 
 

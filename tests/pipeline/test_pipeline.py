@@ -463,3 +463,63 @@ def test_a_compressor_that_takes_no_prompt_needs_none() -> None:
             return context[:4]
 
     assert Pipeline([("t", Truncate())]).run(context="abcdefgh").final_content == "abcd"
+
+
+# ----------------------------------------------------------------- stages counting in another tokenizer
+
+# Each line is a few tokens more in gpt-4o's tokenizer (o200k) than in gpt-4's (cl100k).
+BRACES = "\n".join(["retry backoff }}}}}}}} }}}}}}}}"] * 40)
+
+
+def test_braces_count_apart_in_the_two_tokenizers() -> None:
+    assert tokens(BRACES) > get_counter("gpt-4").count(BRACES) * 1.2  # what the tests below rely on
+
+
+@pytest.mark.parametrize("budget", [30, 64, 100])
+def test_a_last_stage_counting_in_another_tokenizer_is_run_again_to_fit(budget: int) -> None:
+    opt = LineOptimizer(target_model="gpt-4")
+    result = Pipeline([("lines", opt)], target_model="gpt-4o").run(query=QUERY, context=BRACES, max_tokens=budget)
+    assert 0 < result.metrics.total_tokens == tokens(result.final_content) <= budget
+    given = [call["max_tokens"] for call in opt.calls]
+    assert given[0] == budget and len(given) > 1 and given == sorted(given, reverse=True)
+    [record] = result.history  # the run again replaces the over-budget record
+    assert record.output_tokens == result.metrics.total_tokens and record.input_tokens == tokens(BRACES)
+    assert result.stage_results[0].content == result.final_content
+
+
+async def test_arun_runs_the_last_stage_again_too() -> None:
+    opt = AsyncLineOptimizer(target_model="gpt-4")
+    pipe = Pipeline([("first", lambda text: text.replace("retry", "Retry")), ("lines", opt)], target_model="gpt-4o")
+    result = await pipe.arun(query=QUERY, context=BRACES, max_tokens=64)
+    assert result.metrics.total_tokens <= 64 and opt.async_calls > 1
+    first, last = result.history
+    assert last.input_tokens == first.output_tokens
+
+
+def test_a_stage_in_another_tokenizer_that_cannot_fit_names_the_mismatch() -> None:
+    class Stubborn(LineOptimizer):
+        """Takes max_tokens but never goes below 30 of its own tokens."""
+
+        def optimize(self, context: str = "", query: str = "", file_path: Any = None,
+                     max_tokens: int | None = None) -> OptimizedContext:
+            return super().optimize(context, query, file_path, max(max_tokens or 0, 30))
+
+    stage = Stubborn(target_model="gpt-4")
+    with pytest.raises(PipelineError, match=r"'lines'.*over max_tokens=30.*another tokenizer \(gpt-4\)") as info:
+        Pipeline([("lines", stage)], target_model="gpt-4o").run(query=QUERY, context=BRACES, max_tokens=30)
+    assert info.value.stage == "lines" and 1 < len(stage.calls) <= 4
+
+
+# ----------------------------------------------------------------- file_path entries
+
+
+@pytest.mark.parametrize(
+    ("file_path", "error", "message"),
+    [([""], ValueError, "is empty"), (["  "], ValueError, "is empty"), (b"x.py", TypeError, "not bytes"),
+     ([b"x.py"], TypeError, "not bytes")],
+)
+def test_empty_and_bytes_file_paths_fail_before_any_stage(file_path: Any, error: type, message: str) -> None:
+    opt = LineOptimizer()
+    with pytest.raises(error, match=message):
+        Pipeline([("o", opt)]).run(query="q", file_path=file_path)
+    assert opt.calls == []

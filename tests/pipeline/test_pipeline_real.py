@@ -180,3 +180,37 @@ def test_haste_then_semantic_then_compress(source: Path, minilm_path: str) -> No
     assert semantic.input_tokens == haste.output_tokens and compress.input_tokens == semantic.output_tokens
     assert result.metrics.total_tokens <= 800
     assert semantic.metrics.model_used  # the model actually used is on record
+
+
+@pytest.fixture
+def two_rates(tmp_path: Path) -> Path:
+    """A project whose two files share a name, each with a rate function and unrelated code."""
+    for folder, arg, formula in (("billing", "order", "order.price * 1.2"),
+                                 ("shipping", "parcel", "parcel.weight * parcel.km * 0.01")):
+        (tmp_path / "proj" / folder).mkdir(parents=True)
+        (tmp_path / "proj" / folder / "rates.py").write_text(
+            f'def compute_rate({arg}):\n    """Rate for an {arg}."""\n    return {formula}\n\n\n'
+            f'def log_{folder}(message, level="info", stream=None):\n'
+            f'    """Write one {folder} log line to the stream, standard error by default."""\n'
+            f'    target = stream if stream is not None else sys.stderr\n'
+            f'    target.write(f"[{{level}}] {folder}: {{message}}\\n")\n'
+        )
+    return tmp_path / "proj"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("second", ["semantic", "haste"])
+def test_a_later_optimizer_keeps_the_file_headers(two_rates: Path, second: str) -> None:
+    from scaledown_core.optimizer import SemanticOptimizer
+
+    stage = SemanticOptimizer(model_name=None, top_k=2) if second == "semantic" else HasteOptimizer()
+    query = "how is the rate computed"
+    result = Pipeline([("first", HasteOptimizer()), ("next", stage)]).run(query=query, file_path=str(two_rates),
+                                                                          max_tokens=80)
+    first, last = result.stage_results
+    assert "# file: billing/rates.py" in first.content and "# file: shipping/rates.py" in first.content
+    assert "log_billing" not in first.content  # the first stage chose: the second reads rendered text
+    assert result.final_content.startswith("# file: billing/rates.py\ndef compute_rate(order):")
+    assert "# file: shipping/rates.py\ndef compute_rate(parcel):" in result.final_content
+    assert {s.path for s in last.metrics.spans} == {"billing/rates.py", "shipping/rates.py"}
+    assert result.metrics.total_tokens <= 80
