@@ -241,6 +241,19 @@ def _repeated_sentences(seg: Segmentation, scores: list[float]) -> set[int]:
 _ELISION_LINES = frozenset({"# ...", "...", "…", "# …"})
 
 
+def _requirements(seg: Segmentation, i: int, titles: bool) -> tuple[int, ...]:
+    """The units shown whenever unit ``i`` is: its block's header (a prose title only when ``titles``),
+    a fence's closing line, a method's class header or a nested item's parent."""
+    block = seg.blocks[seg.units[i].block]
+    shown = titles or block.kind != "prose"  # a JSON preamble, a table header stay
+    requires = (block.header,) if block.header is not None and block.header != i and shown else ()
+    if block.closer is not None and i not in (block.closer, block.header):
+        requires += (block.closer,)
+    if i in seg.parents:
+        requires += (seg.parents[i],)
+    return requires
+
+
 def _only_elisions(text: str) -> bool:
     return all(line.strip() in _ELISION_LINES for line in text.splitlines() if line.strip())
 
@@ -512,6 +525,8 @@ class LocalCompressor:
             titles = chosen_rate > TITLES_MIN_RATE
             kept = self._select(seg, scores, costs, budget, titles=titles)
             top = max(range(len(seg.units)), key=scores.__getitem__, default=None)
+            if budget > 0 and top is not None and top not in kept:
+                kept = self._best_unit_alone(seg, scores, costs, budget, titles, top, kept, warnings)
             if budget > 0 and top is not None and top not in kept and (not kept or costs[top] > budget):
                 # the best unit cannot fit whole: its best parts beat nothing, or lesser units that fit
                 seg = seg.refined(max(PIECE_MIN_CHARS, int(budget * PIECE_SHARE * len(context) / n_context)))
@@ -525,8 +540,10 @@ class LocalCompressor:
                     warnings.append(f"the best-scoring unit does not fit the budget of {budget} tokens; "
                                     "lesser units are kept")
             content = seg.render(kept, self.elision_marker)
-            if not kept and context.strip():
-                warnings.append(f"the budget of {budget} tokens holds no part of the context; the output is empty")
+        if not context.strip():
+            warnings.append("the context is empty or blank: there is nothing to keep")
+        elif not content:
+            warnings.append(f"the budget of {budget} tokens holds no part of the context; the output is empty")
         self._check_preserved(seg, kept, query, warnings)
         output = content + suffix
         n_out = self.counter.count(output)
@@ -596,8 +613,25 @@ class LocalCompressor:
         share = kept * 1.15 / n_context  # room for separators and markers
         return round(min(AUTO_MAX_RATE, max(AUTO_MIN_RATE, share)), 3)
 
+    def _best_unit_alone(self, seg: Segmentation, scores: list[float], costs: list[int], budget: int,
+                         titles: bool, top: int, kept: list[int], warnings: list[str]) -> list[int]:
+        """``kept``, or a selection with the best unit shown without what it is shown with (a title,
+        fences, a parent item) when the budget holds it alone but not with them."""
+        needs = _requirements(seg, top, titles)
+        if not needs or costs[top] > budget:
+            return kept
+        if self.counter.count(seg.render(sorted({top, *needs}), self.elision_marker)) <= budget:
+            return kept  # it fits with them: lesser units were simply worth more
+        alone = self._select(seg, scores, costs, budget, titles=titles, alone=top)
+        if top not in alone:
+            return kept
+        warnings.append(f"the best-scoring unit fits the budget of {budget} tokens only without its title, "
+                        "header or parent; it is shown alone")
+        return alone
+
     def _select(self, seg: Segmentation, scores: list[float], costs: list[int], budget: int,
-                titles: bool = True) -> list[int]:
+                titles: bool = True, alone: int | None = None) -> list[int]:
+        """The units to keep; ``alone``: a unit selected without what it is otherwise shown with."""
         # estimates are bare unit tokens; separators and markers are paid for by the exact measure
         sep_cost = 0
         candidates = []
@@ -605,17 +639,11 @@ class LocalCompressor:
         for i, u in enumerate(seg.units):
             if i in repeats:
                 continue
-            block = seg.blocks[u.block]
-            header = block.header
-            shown = titles or block.kind != "prose"  # a JSON preamble, a table header stay
-            requires = (header,) if header is not None and header != i and shown else ()
-            if block.closer is not None and i not in (block.closer, header):  # a fence is closed
-                requires += (block.closer,)
-            if i in seg.parents:  # a method comes with its class header, a nested item with its parent
-                requires += (seg.parents[i],)
+            requires = () if i == alone else _requirements(seg, i, titles)
+            header = seg.blocks[u.block].header
             cost = costs[i] + sep_cost
             # a title comes only with its block's body: alone it says little and costs tokens
-            is_title = u.kind == "header" and header == i and len(block.units) > 1
+            is_title = u.kind == "header" and header == i and len(seg.blocks[u.block].units) > 1
             # a closing fence, or an elision line of an earlier stage ("# ..."), says nothing on its own
             empty = is_title or u.kind == "closer" or _only_elisions(seg.unit_text(i))
             value = 0.0 if empty else max(scores[i], 1e-6) * cost ** SIZE_NEUTRALITY

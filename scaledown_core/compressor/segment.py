@@ -61,6 +61,7 @@ _CODE_HINT = re.compile(
     r"function\b|const |let |var |public |private |#include|package |fn |func )|[;{}]\s*$"
 )
 _FENCE = re.compile(r"^\s*(```|~~~)")
+_FENCE_RUN = re.compile(r"\s*(`{3,}|~{3,})")
 # Only \n, \r\n and \r end a line: str.splitlines also splits at form feeds and Unicode separators,
 # which Python (and so the code model's line numbers) reads as ordinary characters.
 _TEXT_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
@@ -144,6 +145,7 @@ class Segmentation:
         units: list[Unit] = []
         remap: dict[int, int] = {}
         pieces: set[int] = set()
+        piece_of: dict[int, int] = {}  # new unit -> the unit it is (part of)
         blocks = [Block(b.index, b.kind, b.start, b.end) for b in self.blocks]
         for block, old in zip(blocks, self.blocks):
             for i in old.units:
@@ -153,7 +155,10 @@ class Segmentation:
                     spans = _pieces(self.text, u.start, u.end, max_chars)
                 elif u.end - u.start > max_chars and u.kind == "code":
                     spans = _line_pieces(self.text, u.start, u.end, max_chars)
+                if spans:  # the first piece keeps the unit's indentation
+                    spans[0] = (u.start, spans[0][1])
                 for a, b in spans:
+                    piece_of[len(units)] = i
                     remap.setdefault(i, len(units))
                     if len(spans) > 1:
                         pieces.add(len(units))
@@ -161,8 +166,9 @@ class Segmentation:
                     block.units.append(len(units) - 1)
             block.header = remap.get(old.header) if old.header is not None else None
             block.closer = remap.get(old.closer) if old.closer is not None else None
-        return Segmentation(self.text, blocks, units, {remap[i]: v for i, v in self.labels.items()},
-                            {remap[i]: remap[p] for i, p in self.parents.items()},
+        # every piece of a method or nested item comes with its class header or parent item
+        parents = {n: remap[self.parents[i]] for n, i in piece_of.items() if i in self.parents}
+        return Segmentation(self.text, blocks, units, {remap[i]: v for i, v in self.labels.items()}, parents,
                             {remap[i]: v for i, v in self.calls.items()}, frozenset(pieces))
 
     def render(self, keep: Iterable[int], marker: str = ELISION) -> str:
@@ -219,7 +225,7 @@ class Segmentation:
 
     def _inner_marker(self, prev: Unit, nxt: Unit, marker: str) -> str:
         gap = self.text[prev.end : nxt.start]
-        newline = "\n" in gap or self.text[prev.end : prev.end + 1] == "\n"
+        newline = "\n" in gap or "\r" in gap
         if not marker:
             return "\n" if newline else " "
         if prev.kind == "header" or newline or nxt.kind in ("item", "row", "code", "line"):
@@ -280,6 +286,7 @@ _CUTTABLE = frozenset({"sentence", "item", "row", "line"})
 # Latin punctuation ends a clause only before a space: "3.14", "1,234" and "a:b" are never cut.
 _CLAUSE_END = re.compile(r"[,;:.!?]+[\"'”’)\]]*\s+|[，、；：。！？]+[」』”’）)]*\s*")
 _SPACE = re.compile(r"\s+")
+_NUMBER_CHAR = re.compile(r"[\d.,]")
 
 
 def _pieces(text: str, a: int, b: int, max_chars: int) -> list[tuple[int, int]]:
@@ -330,7 +337,12 @@ def _cut_at(window: str, max_chars: int) -> int:
     if spaces:
         return spaces[-1]
     after = _SPACE.search(window, max_chars)
-    return after.end() if after else max_chars
+    if after:
+        return after.end()
+    cut = max_chars  # no space at all (Japanese): anywhere, but not inside a number
+    while 0 < cut < len(window) and _NUMBER_CHAR.match(window[cut - 1]) and _NUMBER_CHAR.match(window[cut]):
+        cut -= 1
+    return cut or max_chars
 
 
 def _starts_sentence(text: str, at: int, cjk: bool) -> bool:
@@ -461,17 +473,23 @@ class _Builder:
 
 
 def _paragraphs(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Blank-line separated spans, keeping fenced code blocks whole."""
+    """Blank-line separated spans; a fenced code block is a span of its own, from its opening fence to
+    the fence that closes it (the same character, at least as many times), blank lines and all."""
     spans: list[tuple[int, int]] = []
-    lines = _TEXT_LINE.findall(text, start, end)
     pos = start
     cur: int | None = None
-    in_fence = False
-    for line in lines:
-        if _FENCE.match(line):
-            in_fence = not in_fence
-        blank = not line.strip() and not in_fence
-        if blank:
+    fence: str | None = None  # the open fence's run of backticks or tildes
+    for line in _TEXT_LINE.findall(text, start, end):
+        opening = _FENCE_RUN.match(line)
+        if fence is None and opening:
+            if cur is not None:
+                spans.append((cur, pos))
+            cur, fence = pos, opening.group(1)
+        elif fence is not None:
+            if re.fullmatch(re.escape(fence[0]) + "{%d,}" % len(fence), line.strip()):
+                spans.append((cur, pos + len(line)))  # type: ignore[arg-type]
+                cur, fence = None, None
+        elif not line.strip():
             if cur is not None:
                 spans.append((cur, pos))
                 cur = None
@@ -516,14 +534,13 @@ def _prose_block(b: _Builder, start: int, end: int, pending_header: tuple[int, i
         block.start = pending_header[0]
     first_line = text[lines[0][0] : lines[0][1]]
     label = _DOC_LABEL.match(text, start, lines[0][1])
-    if block.header is None and len(lines) > 1 and _is_header_line(first_line, True) and \
-            not _continues(text[lines[1][0] : lines[1][1]]):
+    wrapped = _hard_wrapped([text[a:z] for a, z in lines])
+    if block.header is None and len(lines) > 1 and not wrapped and _is_header_line(first_line, True):
         b.add_unit(block, lines[0][0], lines[0][1], "header")
         body_start = lines[1][0]
     elif block.header is None and label and label.end() - start > 3 and "Title:" in label.group():
         b.add_unit(block, start, label.end(), "header")
         body_start = label.end()
-    wrapped = _hard_wrapped([text[a:z] for a, z in lines])
     for s, e in split_sentences(text, body_start, end):
         # a newline inside a sentence span is a line break in the source (keep lines apart), unless
         # the paragraph is prose wrapped at a fixed width
@@ -532,35 +549,33 @@ def _prose_block(b: _Builder, start: int, end: int, pending_header: tuple[int, i
 
 
 def _split_lines_in(text: str, s: int, e: int) -> list[tuple[int, int]]:
-    """The lines of a sentence span as units, but a line that continues the one above (hard-wrapped
-    prose) stays with it."""
-    if "\n" not in text[s:e]:
+    if "\n" not in text[s:e] and "\r" not in text[s:e]:
         return [(s, e)]
-    out: list[tuple[int, int]] = []
-    for a, b in _line_spans(text, s, e):
-        if not text[a:b].strip():
-            continue
-        if out and _continues(text[a:b]):
-            out[-1] = (out[-1][0], b)
-        else:
-            out.append((a, b))
-    return out
+    return [span for span in _line_spans(text, s, e) if text[span[0] : span[1]].strip()]
 
 
 def _hard_wrapped(lines: list[str]) -> bool:
-    """Prose wrapped at a fixed width (an e-mail, an RFC, text from a PDF): every line but the last
-    nearly fills the width, and some line carries on a sentence in lower case."""
+    """Prose wrapped at a fixed width (an e-mail, an RFC, text from a PDF).
+
+    Every line break is where a greedy wrap puts one: the next line's first word would not have fit
+    on the line, so records such as keys or names, whose breaks are the writer's, are not wrapped
+    prose; lines but the last nearly fill the width; the text is words and ends sentences (log lines
+    and tables fill their width too); and some line carries on a sentence in lower case.
+    """
+    lines = [ln.rstrip() for ln in lines]
     if len(lines) < 2:
         return False
-    width = max(len(ln.rstrip()) for ln in lines)
-    full = all(len(ln.rstrip()) >= 0.6 * width for ln in lines[:-1])
-    return width >= 40 and full and any(_continues(ln) for ln in lines[1:])
-
-
-def _continues(line: str) -> bool:
-    """A line that starts in lower case carries on the sentence of the line above."""
-    head = line.lstrip()[:1]
-    return head.isalpha() and head.islower()
+    width = max(len(ln) for ln in lines)
+    if width < 40 or any(len(ln) < 0.6 * width for ln in lines[:-1]):
+        return False
+    for line, nxt in zip(lines, lines[1:]):
+        words = nxt.split()
+        if not words or len(line) + 1 + len(words[0]) <= width:
+            return False
+    joined = " ".join(lines)
+    wordy = sum(ch.isalpha() or ch.isspace() for ch in joined) >= 0.85 * len(joined)
+    return wordy and bool(re.search(r"[.!?](?:\s|$)", joined)) and \
+        any(ln.lstrip()[:1].isalpha() and ln.lstrip()[:1].islower() for ln in lines[1:])
 
 
 def _structured_block(b: _Builder, start: int, end: int, kind: BlockKind,
@@ -671,18 +686,13 @@ def segment(text: str, code: bool | None = None) -> Segmentation:
             return b.done()
         except RecursionError:  # nested too deep to open member by member: cut it as text
             b = _Builder(text)
+    files = _file_sections(text)
+    if files is not None:  # an optimizer's output over several files: each file's code under its header
+        for header_start, header_end, end in files:
+            _code_block(b, header_end, end, (header_start, header_end))
+        return b.done()
     if code or (code is None and _is_python(text)):
-        block = b.new_block("code", 0, len(text))
-        owner: dict[str, int] = {}
-        for s, e, qualname, parent, calls in _code_units(text):
-            i = b.add_unit(block, s, e, "code")
-            if i < 0 or not qualname:
-                continue
-            b.labels[i] = qualname
-            b.calls[i] = calls
-            owner.setdefault(qualname, i)  # an oversized unit's first piece holds its head
-            if parent and parent in owner and owner[parent] != i:
-                b.parents[i] = owner[parent]
+        _code_block(b, 0, len(text), None)
         return b.done()
     pending: tuple[int, int] | None = None
     for start, end in _paragraphs(text, 0, len(text)):
@@ -702,6 +712,41 @@ def segment(text: str, code: bool | None = None) -> Segmentation:
     if pending is not None:
         _prose_block(b, *pending, None)
     return b.done()
+
+
+def _code_block(b: _Builder, start: int, end: int, header: tuple[int, int] | None) -> None:
+    """Python source ``[start, end)`` as one block of AST units, under ``header`` when given."""
+    block = b.new_block("code", start, end)
+    if header is not None:
+        b.add_unit(block, *header, "header")
+        block.start = header[0]
+    owner: dict[str, int] = {}
+    for s, e, qualname, parent, calls in _code_units(b.text[start:end]):
+        i = b.add_unit(block, start + s, start + e, "code")
+        if i < 0 or not qualname:
+            continue
+        b.labels[i] = qualname
+        b.calls[i] = calls
+        owner.setdefault(qualname, i)  # an oversized unit's first piece holds its head
+        if parent and parent in owner and owner[parent] != i:
+            b.parents[i] = owner[parent]
+
+
+def _file_sections(text: str) -> list[tuple[int, int, int]] | None:
+    """``(header start, header end, section end)`` of each file in text that an optimizer rendered with
+    file headers, or None for any other text."""
+    from ..code.render import FILE_HEADER, split_rendered
+
+    sections = split_rendered(text)
+    if sections is None:
+        return None
+    starts = []
+    pos = 0
+    for path, _ in sections:
+        pos = text.index(FILE_HEADER.format(path=path), pos)
+        starts.append(pos)
+    ends = starts[1:] + [len(text)]
+    return [(s, text.index("\n", s) if "\n" in text[s:e] else e, e) for s, e in zip(starts, ends)]
 
 
 def _segment_json(b: _Builder, text: str, at: int) -> None:

@@ -122,3 +122,80 @@ def test_a_switch_must_be_a_boolean() -> None:
             LocalCompressor(**kwargs)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="preserve_keywords"):
         ScaleDownCompressor(api_key="k", preserve_keywords="no")  # type: ignore[arg-type]
+
+
+def test_lines_of_settings_and_commands_stay_whole_units() -> None:
+    config = ("Database settings\nhost: db.internal.example.com\nport: 5432\nuser: app_reader\npool_size: 20\n"
+              "timeout: 30s\nretries: 5")
+    assert "pool_size: 20" in LocalCompressor(rate=0.5).compress(config, "What is the pool_size?").content
+    logs = "\n".join(f'level=info ts=2024-01-0{i % 9 + 1} msg="request served" path=/api/v{i} status=200 '
+                     f"duration={i * 3}ms" for i in range(12))
+    assert len(segment(logs).units) == 12
+
+
+BODY = "\n".join(f"x{i} = compute({i})" for i in range(12))
+
+
+def test_fences_stay_balanced_without_blank_lines_around_them() -> None:
+    contexts = [f"Configure the server as shown:\n```python\n{BODY}\n```",
+                f"## Setup\n```python\n{BODY}\n```",
+                f"```python\n{BODY}\n```\nThat is all for the setup.",
+                "~~~markdown\nUse fences like:\n```\ncode\n~~~\n\nx7 is computed by the compute helper.",
+                "```python\r" + BODY.replace("\n", "\r") + "\r```\r\rThe tail paragraph. More text."]
+    for context in contexts:
+        for rate in (0.05, 0.1, 0.2, 0.3, 0.5):
+            out = LocalCompressor(rate=rate).compress(context, "What is x7?").content
+            backticks = [ln for ln in re.split(r"[\r\n]", out) if ln.strip().startswith("```")]
+            tildes = [ln for ln in re.split(r"[\r\n]", out) if ln.strip().startswith("~~~")]
+            assert len(tildes) % 2 == 0 and (tildes or len(backticks) % 2 == 0), (context, rate, out)
+
+
+def test_the_best_unit_is_shown_alone_when_it_cannot_fit_with_its_parent() -> None:
+    steps = ("1. Install\n   Run the installer.\n   - On Linux use apt\n   - On Mac use brew install widget\n"
+             "2. Configure\n   - Set PORT to 9090\n10. Finish")
+    result = LocalCompressor(rate=0.3).compress(steps, "What PORT?", max_tokens=10)
+    assert "Set PORT to 9090" in result.content
+    assert any("shown alone" in w for w in _warnings(result))
+
+
+def test_every_piece_of_a_nested_item_comes_with_its_parent() -> None:
+    context = ("- Fruits\n  - Apple: red, sweet\n  - Banana: yellow\n- Vegetables\n"
+               "  - Carrot: a root vegetable that is usually orange in colour, though purple, black, red, white "
+               "and yellow cultivars exist; it is crunchy, it grows underground, and its storage temperature "
+               "should be 4 degrees\n  - Leek: green\n- Grains\n  - Rice: white\n")
+    out = LocalCompressor(rate=0.5).compress(context, "What storage temperature for carrots?", max_tokens=15).content
+    assert "storage temperature" in out and out.startswith("- Vegetables")
+
+
+def test_text_without_spaces_is_never_cut_inside_a_number() -> None:
+    text = ("2023年度の報告書によると当社の年間売上高は合計で1,234,567,890円に達しており円周率の近似値は"
+            "3.14159265として計算されていますその他の詳細は別紙を参照してください")
+    for budget in range(6, 30, 2):
+        out = LocalCompressor(rate=0.9).compress(text, "売上高はいくらですか", max_tokens=budget).content
+        for number in re.findall(r"\d(?:[\d.,]*\d)?", out):
+            assert number in ("2023", "1,234,567,890", "3.14159265"), (budget, out)
+
+
+def test_a_blank_context_says_why_the_output_is_empty() -> None:
+    result = LocalCompressor(rate=0.5).compress("   \n\n", "what?")
+    assert any("empty or blank" in w for w in _warnings(result))
+
+
+def test_code_from_several_files_keeps_each_files_header(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from scaledown_core.optimizer import HasteOptimizer
+
+    for folder, k in (("billing", 3), ("shipping", 5)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "rates.py").write_text(
+            f'import math\n\n\ndef compute_rate(weight):\n    """The {folder} rate."""\n'
+            f"    base = math.ceil(weight) * {k}\n    return base + {k}\n\n\ndef unrelated_{folder}():\n"
+            "    return None\n")
+    selected = HasteOptimizer().optimize(query="how is the rate computed", file_path=str(tmp_path),
+                                         max_tokens=300).content
+    seg = segment(selected)
+    assert [seg.unit_text(b.header) for b in seg.blocks if b.header is not None] == [
+        "# file: billing/rates.py", "# file: shipping/rates.py"]
+    for rate in (0.4, 0.6, 0.9):
+        out = LocalCompressor(rate=rate).compress(selected, "how is the rate computed").content
+        for section in re.split(r"\n…\n(?=# file: )", out):
+            assert section.startswith("# file: "), (rate, out)
