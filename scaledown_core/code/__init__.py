@@ -5,9 +5,12 @@ API::
     parse_source(text, path=None) -> SourceFile        # cached by (path, content hash), bounded LRU
     load_sources(paths, warnings=None) -> list[SourceFile]
         # a file, a directory (every .py below it; virtual envs, build, hidden, __pycache__ and
-        # site-packages skipped; paths shown relative to the directory) or a list of both.
-        # Missing/unreadable path -> OptimizerError naming it; binary file refused alone, skipped
-        # (warning) in a directory; non-UTF-8 decoded with replacement and reported in warnings.
+        # site-packages skipped; folder symlinks followed once; paths shown relative to the directory,
+        # behind its name when several directories are given) or a list of both.
+        # Missing/unreadable path -> OptimizerError naming it; binary or non-regular file refused
+        # alone, skipped (warning) in a directory; a directory with no .py file warns; non-UTF-8
+        # decoded with replacement and reported in warnings.
+    split_rendered(text) -> [(path, text)] | None      # render's multi-file output, back into its files
     CodeBase(files)                                    # units by key + call graph
         .units: dict[key, CodeUnit]; .file_of: dict[key, SourceFile]
         .callees(key) -> [key]; .callers(key) -> [key]; .resolve(unit, "self.x") -> [key]
