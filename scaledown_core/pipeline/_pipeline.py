@@ -349,6 +349,15 @@ def _returned_tokens(metrics: Any) -> int | None:
     return _count_in(metrics, ("optimized_tokens", "compressed_prompt_tokens"))
 
 
+def _warnings_of(metrics: Any) -> list[str]:
+    """A stage's warnings: an optimizer's ``metrics.warnings``, a compressor's ``metrics.extra["warnings"]``."""
+    found = getattr(metrics, "warnings", None)
+    if found is None:
+        extra = getattr(metrics, "extra", None)
+        found = extra.get("warnings") if isinstance(extra, dict) else None
+    return [w for w in found if isinstance(w, str)] if isinstance(found, (list, tuple)) else []
+
+
 def _count_in(metrics: Any, attributes: tuple[str, ...]) -> int | None:
     for attribute in attributes:
         value = getattr(metrics, attribute, None)
@@ -375,6 +384,7 @@ class _RunState:
         self._refits = 0
         self._last_takes_budget = False
         self._own_tokens: int | None = None
+        self._notes: list[str] = []  # the pipeline's own warnings
         self.history: list[StageRecord] = []
         self.results: list[Any] = []
 
@@ -410,8 +420,10 @@ class _RunState:
         smaller = counted - (self._text_tokens - budget)
         if smaller < 1:
             return None
-        logger.warning("stage %s returned %d %s tokens, over max_tokens=%d; running it again with max_tokens=%d",
-                       last.kind, self._text_tokens, self._model, budget, smaller)
+        note = (f"stage {last.kind} returned {self._text_tokens} {self._model} tokens, over max_tokens={budget}; "
+                f"it was run again with max_tokens={smaller}")
+        logger.warning(note)
+        self._notes.append(f"{last.name}: {note}")
         self._refits += 1
         self._given = smaller
         return smaller
@@ -429,6 +441,8 @@ class _RunState:
             original_tokens=self._original_tokens,
             total_tokens=self._text_tokens,
             latency_ms=(time.perf_counter() - self._started) * 1000.0,
+            warnings=[f"{record.stage}: {w}" for record in self.history for w in _warnings_of(record.metrics)]
+            + self._notes,
         )
         return PipelineResult(self.text, metrics, history=self.history, stage_results=self.results)
 

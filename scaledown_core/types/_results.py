@@ -180,6 +180,8 @@ class PipelineMetrics:
     total_tokens: int
     """Tokens of the final output."""
     latency_ms: float
+    warnings: list[str] = field(default_factory=list)
+    """Every stage's warnings as ``"<stage>: <warning>"``, and the pipeline's own (a stage run again)."""
 
     @property
     def compression_ratio(self) -> float:

@@ -485,6 +485,7 @@ def test_a_last_stage_counting_in_another_tokenizer_is_run_again_to_fit(budget: 
     [record] = result.history  # the run again replaces the over-budget record
     assert record.output_tokens == result.metrics.total_tokens and record.input_tokens == tokens(BRACES)
     assert result.stage_results[0].content == result.final_content
+    assert sum("was run again with max_tokens" in w for w in result.metrics.warnings) == len(given) - 1
 
 
 async def test_arun_runs_the_last_stage_again_too() -> None:

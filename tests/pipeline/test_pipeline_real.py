@@ -214,3 +214,14 @@ def test_a_later_optimizer_keeps_the_file_headers(two_rates: Path, second: str) 
     assert "# file: shipping/rates.py\ndef compute_rate(parcel):" in result.final_content
     assert {s.path for s in last.metrics.spans} == {"billing/rates.py", "shipping/rates.py"}
     assert result.metrics.total_tokens <= 80
+
+
+def test_every_stage_warning_reaches_the_pipeline_result(tmp_path: Path) -> None:
+    (tmp_path / "legacy.py").write_bytes(b"def report_stage():\n    return 'caf\xe9 failed'\n")
+    (tmp_path / "notes").mkdir()  # a folder without Python: a warning of its own
+    pipe = Pipeline([("haste", HasteOptimizer()), ("compress", LocalCompressor(rate=0.5))])
+    result = pipe.run(query=QUERY, file_path=[str(tmp_path / "legacy.py"), str(tmp_path / "notes")], prompt=PROMPT)
+    haste_warnings = result.history[0].metrics.warnings
+    assert haste_warnings and result.metrics.warnings[: len(haste_warnings)] == [f"haste: {w}" for w in haste_warnings]
+    compress_warnings = result.history[1].metrics.extra["warnings"]
+    assert result.metrics.warnings[len(haste_warnings):] == [f"compress: {w}" for w in compress_warnings]
