@@ -531,14 +531,7 @@ class LocalCompressor:
                 # the best unit cannot fit whole: its best parts beat nothing, or lesser units that fit
                 seg = seg.refined(max(PIECE_MIN_CHARS, int(budget * PIECE_SHARE * len(context) / n_context)))
                 scores, embed, lookup = self._scores(seg, query, prompt, warnings)
-                costs = self.counter.count_many([seg.unit_text(i) for i in range(len(seg.units))])
-                kept = self._select(seg, scores, costs, budget, titles=titles)
-                if seg.pieces.intersection(kept):
-                    warnings.append(f"the best-scoring unit does not fit the budget of {budget} tokens whole; "
-                                    "parts of it are kept")
-                elif kept:
-                    warnings.append(f"the best-scoring unit does not fit the budget of {budget} tokens; "
-                                    "lesser units are kept")
+                kept = self._select_parts(seg, scores, budget, titles, warnings)
             content = seg.render(kept, self.elision_marker)
         if not context.strip():
             warnings.append("the context is empty or blank: there is nothing to keep")
@@ -612,6 +605,18 @@ class LocalCompressor:
         kept = sum(costs[i] for i in relevant) + sum(costs[h] for h in headers if h is not None)
         share = kept * 1.15 / n_context  # room for separators and markers
         return round(min(AUTO_MAX_RATE, max(AUTO_MIN_RATE, share)), 3)
+
+    def _select_parts(self, seg: Segmentation, scores: list[float], budget: int, titles: bool,
+                      warnings: list[str]) -> list[int]:
+        """The selection from ``seg`` refined into pieces, and a warning of what the best unit became."""
+        costs = self.counter.count_many([seg.unit_text(i) for i in range(len(seg.units))])
+        kept = self._select(seg, scores, costs, budget, titles=titles)
+        if seg.pieces.intersection(kept):
+            warnings.append(f"the best-scoring unit does not fit the budget of {budget} tokens whole; "
+                            "parts of it are kept")
+        elif kept:
+            warnings.append(f"the best-scoring unit does not fit the budget of {budget} tokens; lesser units are kept")
+        return kept
 
     def _best_unit_alone(self, seg: Segmentation, scores: list[float], costs: list[int], budget: int,
                          titles: bool, top: int, kept: list[int], warnings: list[str]) -> list[int]:
