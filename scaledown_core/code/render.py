@@ -113,11 +113,15 @@ def split_rendered(text: str) -> list[tuple[str, str]] | None:
     ``text`` qualifies when its first non-blank line is a :data:`FILE_HEADER` naming a ``.py`` file and
     no path repeats; a later header must follow a blank line, as :func:`render` separates sections.
     """
-    lines = text.split("\n")
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    opening = _HEADER_LINE.fullmatch(lines[first]) if first is not None else None
-    if first is None or opening is None or not opening.group(1).endswith(_SOURCE_SUFFIXES):
+    # the first non-blank line decides, before any work on the rest (every compressor call asks)
+    at = len(text) - len(text.lstrip())
+    line_start = text.rfind("\n", 0, at) + 1
+    line_end = text.find("\n", at)
+    opening = _HEADER_LINE.fullmatch(text[line_start : line_end if line_end >= 0 else len(text)])
+    if at == len(text) or opening is None or not opening.group(1).endswith(_SOURCE_SUFFIXES):
         return None
+    lines = text.split("\n")
+    first = text.count("\n", 0, line_start)
     sections: list[tuple[str, list[str]]] = [(opening.group(1), [])]
     for k in range(first + 1, len(lines)):
         header = _HEADER_LINE.fullmatch(lines[k])
