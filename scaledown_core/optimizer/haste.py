@@ -841,7 +841,12 @@ class HasteOptimizer:
             spans = _spans(index, keys, scores, lines, get_counter(self.target_model))
         order = {sf.path: j for j, sf in enumerate(files)}
         spans.sort(key=lambda s: (order.get(s.path, 0), s.start_line))
-        extra: dict[str, Any] = {"ranked_units": sorted(spans, key=lambda s: -s.score)}
+        # an import shown for the code that uses it is in the spans, but it is not a retrieved unit
+        imports_only = {key.rsplit(":", 1)[0] for kind, key in keys if kind == "i"} - {key for _, key in keys}
+        if index is not None:
+            imports_only = {(index.units[index.pos[k]].path, index.units[index.pos[k]].qualname) for k in imports_only}
+        ranked = [s for s in spans if (s.path, s.name) not in imports_only]
+        extra: dict[str, Any] = {"ranked_units": sorted(ranked, key=lambda s: -s.score)}
         if multi and index is not None and ev is not None:
             extra["ranked_files"] = _rank_files(index, scores, ev)
         elif multi:

@@ -31,6 +31,9 @@ def test_spans_cover_the_import_lines_shown() -> None:
     shown = [ln for ln in result.content.splitlines() if ln.strip() and ln.strip() != ELISION]
     assert all(ln in covered for ln in shown)
     assert result.metrics.chunks_retrieved == len(result.spans)
+    # shown for the code that uses it, an import is not a retrieved unit (retrievers return ranked_units)
+    ranked = result.metrics.extra["ranked_units"]
+    assert ranked and all("import json" not in s.text.splitlines() for s in ranked)
 
 
 @pytest.mark.slow
