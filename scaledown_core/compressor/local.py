@@ -374,12 +374,16 @@ class _Scorer:
 
     def _add_exact(self, out: list[float]) -> None:
         seg, q = self.seg, self.q
-        exact = [re.compile(r"(?<![\w-])" + re.escape(e) + r"(?![\w-])", re.I) for e in q.exact]
+        # each string with its whole-word pattern; for ASCII strings a substring test first spares most
+        # regex searches (non-ASCII case rules differ between str.lower and re.I: those always search)
+        exact = [(e.lower() if e.isascii() else "", re.compile(r"(?<![\w-])" + re.escape(e) + r"(?![\w-])", re.I))
+                 for e in q.exact]
         qset = set(t for t in q.terms if q.weights.get(t, 1.0) >= 1.0)
         for i in range(len(seg.units)):
             text = self._text(i)
             if exact:
-                hits = sum(1 for e in exact if e.search(text))
+                lowered = text.lower()
+                hits = sum(1 for low, e in exact if low in lowered and e.search(text))
                 if hits:
                     out[i] += EXACT_WEIGHT * (0.5 + hits / len(exact))
             if q.preserve and _contains_any(text, q.preserve):
