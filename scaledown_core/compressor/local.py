@@ -540,7 +540,9 @@ class LocalCompressor:
         if not context.strip():
             warnings.append("the context is empty or blank: there is nothing to keep")
         elif not content:
-            warnings.append(f"the budget of {budget} tokens holds no part of the context; the output is empty")
+            content = self._empty_json(seg, budget)
+            warnings.append(f"the budget of {budget} tokens holds no part of the context; the output is "
+                            + (f"an empty JSON {'object' if content == '{}' else 'array'}" if content else "empty"))
         self._check_preserved(seg, kept, query, warnings)
         output = content + suffix
         n_out = self.counter.count(output)
@@ -609,6 +611,14 @@ class LocalCompressor:
         kept = sum(costs[i] for i in relevant) + sum(costs[h] for h in headers if h is not None)
         share = kept * 1.15 / n_context  # room for separators and markers
         return round(min(AUTO_MAX_RATE, max(AUTO_MIN_RATE, share)), 3)
+
+    def _empty_json(self, seg: Segmentation, budget: int) -> str:
+        """``{}`` or ``[]`` for a JSON context when nothing of it fits but its brackets: still valid JSON."""
+        root = seg.blocks[0].json_root if len(seg.blocks) == 1 else None
+        if root is None:
+            return ""
+        empty = root.opener + ("}" if root.opener == "{" else "]")
+        return empty if self.counter.count(empty) <= budget else ""
 
     def _select_parts(self, seg: Segmentation, scores: list[float], budget: int, titles: bool,
                       warnings: list[str]) -> list[int]:

@@ -199,3 +199,11 @@ def test_code_from_several_files_keeps_each_files_header(tmp_path) -> None:  # t
         out = LocalCompressor(rate=rate).compress(selected, "how is the rate computed").content
         for section in re.split(r"\n…\n(?=# file: )", out):
             assert section.startswith("# file: "), (rate, out)
+
+
+def test_json_where_no_member_fits_is_still_valid_json() -> None:
+    data = json.dumps({"records": [{"id": i, "payload": "x" * 40} for i in range(20)]}, indent=2)
+    result = LocalCompressor(rate=0.5).compress(data, "Which record has id 7?", max_tokens=3)
+    assert json.loads(result.content) == {}
+    assert any("empty JSON object" in w for w in _warnings(result))
+    assert LocalCompressor(rate=0.5).compress(data, "Which record has id 7?", max_tokens=1).content in ("", "{}")
