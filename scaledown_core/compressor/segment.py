@@ -7,7 +7,7 @@ or table) and each block into **units**, the smallest pieces a compressor may ke
   is the block's *header*, shown with any unit of its block;
 - JSON (the whole context, or a JSON value after a short preamble such as ``JSON data:``): the
   members of objects and the items of arrays, recursing into large containers; rendering keeps the
-  output valid JSON;
+  output valid JSON; JSON Lines: one unit per record, rendered without markers (still JSON Lines);
 - Markdown: list items (a nested item is shown with its parent) and table rows (a table's column
   names and separator are its header, with a heading right above them);
 - code: statements or AST units from the code model (:mod:`scaledown_core.code`) where it is
@@ -35,7 +35,7 @@ ELISION = "…"
 """The elision marker: one token in both OpenAI encodings."""
 
 UnitKind = Literal["sentence", "header", "closer", "member", "item", "row", "code", "line"]
-BlockKind = Literal["prose", "json", "list", "table", "code"]
+BlockKind = Literal["prose", "json", "jsonl", "list", "table", "code"]
 
 # A first line at most this long that does not end a sentence reads as a title, not as prose.
 MAX_HEADER_CHARS = 120
@@ -151,7 +151,9 @@ class Segmentation:
             for i in old.units:
                 u = self.units[i]
                 spans = [(u.start, u.end)]
-                if u.end - u.start > max_chars and u.kind in _CUTTABLE:
+                if block.kind == "jsonl":  # a record cut in two is no longer JSON
+                    pass
+                elif u.end - u.start > max_chars and u.kind in _CUTTABLE:
                     spans = _pieces(self.text, u.start, u.end, max_chars)
                 elif u.end - u.start > max_chars and u.kind == "code":
                     spans = _line_pieces(self.text, u.start, u.end, max_chars)
@@ -215,7 +217,9 @@ class Segmentation:
         for i in present:
             u = self.units[i]
             if prev is not None:
-                if u.position == prev.position + 1:
+                if block.kind == "jsonl":  # one record per line: a marker line would not parse
+                    out.append("\n")
+                elif u.position == prev.position + 1:
                     out.append(self.text[prev.end : u.start])
                 else:
                     out.append(self._inner_marker(prev, u, marker))
@@ -420,6 +424,19 @@ def _find_json(text: str) -> int | None:
         if text[end:].strip() == "":
             return at
     return None
+
+
+def _is_jsonl(text: str) -> bool:
+    """JSON Lines: two or more lines, each one JSON object or array."""
+    lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
+    if len(lines) < 2 or not all(ln[0] in "{[" and ln[-1] in "}]" for ln in lines):
+        return False
+    try:
+        for ln in lines:
+            json.loads(ln)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def _json_units(seg: "_Builder", node: _JsonContainer, block: Block) -> None:
@@ -678,6 +695,11 @@ def segment(text: str, code: bool | None = None) -> Segmentation:
     """
     b = _Builder(text)
     if not text.strip():
+        return b.done()
+    if _is_jsonl(text):
+        block = b.new_block("jsonl", 0, len(text))
+        for s, e in _line_spans(text, 0, len(text)):
+            b.add_unit(block, s, e, "line")
         return b.done()
     json_at = _find_json(text)
     if json_at is not None:

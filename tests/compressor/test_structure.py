@@ -207,3 +207,12 @@ def test_json_where_no_member_fits_is_still_valid_json() -> None:
     assert json.loads(result.content) == {}
     assert any("empty JSON object" in w for w in _warnings(result))
     assert LocalCompressor(rate=0.5).compress(data, "Which record has id 7?", max_tokens=1).content in ("", "{}")
+
+
+def test_json_lines_stay_json_lines() -> None:
+    records = [{"id": i, "name": f"user{i}", "city": "Rome" if i % 3 == 0 else "Paris"} for i in range(40)]
+    for lines, rate in ((records, 0.3), (records[:3], 0.5)):  # 3 lines: not read as JSON after a preamble
+        context = "\n".join(json.dumps(r) for r in lines)
+        out = LocalCompressor(rate=rate).compress(context, "Which users live in Rome?").content
+        kept = [json.loads(line) for line in out.splitlines()]
+        assert kept and all(r in lines for r in kept) and any(r["city"] == "Rome" for r in kept)
