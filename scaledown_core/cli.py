@@ -170,9 +170,12 @@ def _cmd_select(args: argparse.Namespace) -> int:
     paths: list[str] = args.paths
     if STDIN_MARK in paths and len(paths) > 1:
         raise ValueError("'-' (read the source from stdin) cannot be mixed with paths")
+    if any(not p.strip() for p in paths):  # an unset shell variable must not read as "no input"
+        raise ValueError("an empty path was given; name a file or a folder, or '-' for stdin")
     optimizer = _make_optimizer(args)
+    read_warnings: list[str] = []
     if STDIN_MARK in paths:
-        source = sys.stdin.read()
+        source, read_warnings = _read_input(STDIN_MARK)
         with _progress("selecting code"):
             result = optimizer.optimize(context=source, query=args.query, max_tokens=args.budget)
     else:
@@ -185,7 +188,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
     else:
         _print_text(result.content)
     m = result.metrics
-    _report_warnings(m.warnings)
+    _report_warnings([*read_warnings, *m.warnings])
     _say(
         f"{m.original_tokens} -> {m.optimized_tokens} tokens ({optimizer.target_model}), "
         f"saved {result.savings_percent:.1f}%, {len(m.spans)} spans, {m.retrieval_mode}, "
@@ -246,6 +249,8 @@ def _read_input(file: str | None) -> tuple[str, list[str]]:
             raise ValueError(f"{file} is a directory; compress takes one file or stdin")
         if not path.exists():
             raise ValueError(f"no such file: {file}")
+        if not path.is_file():  # a pipe or a device would block or never end
+            raise ValueError(f"{file} is not a regular file (a pipe, socket or device); pipe it to stdin instead")
         data = path.read_bytes()
         name = file
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -101,3 +102,12 @@ def test_api_without_a_key_fails_before_any_request(run_cli, text_file: Path) ->
     (line,) = out.stderr_lines
     assert line.startswith("scaledown: error: ") and "key" in line.lower()
     assert "Traceback" not in out.stderr
+
+
+def test_a_pipe_given_as_the_file_is_refused_not_read(run_cli, tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.txt"
+    os.mkfifo(fifo)
+    out = run_cli("compress", str(fifo), "-p", PROMPT)  # run_cli's timeout ends a hang as a failure
+    assert out.returncode == 1
+    (line,) = out.stderr_lines
+    assert line.startswith("scaledown: error: ") and "not a regular file" in line

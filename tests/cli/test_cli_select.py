@@ -153,6 +153,21 @@ def test_a_missing_path_is_one_line_naming_it(run_cli, tmp_path: Path) -> None:
     assert out.stdout == ""
 
 
+def test_an_empty_path_is_an_error_not_no_input(run_cli, project: Path) -> None:
+    out = run_cli("select", "", "-q", QUERY)  # what "$UNSET_VARIABLE" gives
+    assert out.returncode == 1
+    (line,) = out.stderr_lines
+    assert line.startswith("scaledown: error: ") and "empty path" in line
+
+
+def test_undecodable_stdin_is_replaced_and_reported(run_cli) -> None:
+    source = CLIENT.encode() + b"\n\n# caf\xe9\n"
+    out = run_cli("select", "-", "-q", QUERY, "--budget", str(BUDGET), stdin=source)
+    assert out.returncode == 0, out.stderr
+    assert any("stdin is not valid UTF-8" in line for line in out.stderr_lines)
+    assert "\ufffd" not in out.stdout or "caf\ufffd" in out.stdout
+
+
 def test_an_empty_query_is_one_line(run_cli, project: Path) -> None:
     out = run_cli("select", str(project), "-q", "  ")
     assert out.returncode == 1
