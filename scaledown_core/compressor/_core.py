@@ -10,6 +10,7 @@ import asyncio
 import email.utils
 import json
 import math
+import re
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -187,10 +188,27 @@ async def arun_batch(fn: Callable[[str, str], Awaitable[T]], pairs: Sequence[tup
 # --------------------------------------------------------------------------- protocol
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(text: str) -> str | None:
+    """The first surrogate code point in ``text`` (never valid on its own in UTF-8), or None."""
+    found = _SURROGATE.search(text)
+    return found.group() if found else None
+
+
 def build_payload(context: str, prompt: str, rate: Rate, *, model: str | None = None,
                   temperature: float | None = None, preserve_keywords: bool = False,
                   preserve_words: list[str] | None = None, max_tokens: int | None = None) -> dict[str, Any]:
-    """The JSON body of ``POST /compress/raw/``: protocol fields only, optional ones only when set."""
+    """The JSON body of ``POST /compress/raw/``: protocol fields only, optional ones only when set.
+
+    Text with a lone surrogate (``"\\ud800"``, from broken decoding) cannot be sent as UTF-8: ValueError.
+    """
+    for name, text in (("context", context), ("prompt", prompt), *(("preserve_words", w) for w in preserve_words or ())):
+        surrogate = lone_surrogate(text)
+        if surrogate is not None:
+            raise ValueError(f"{name} holds a lone surrogate ({surrogate!r}) at offset {text.index(surrogate)}, "
+                             "which is not valid Unicode and cannot be sent; decode the text with errors='replace'")
     options: dict[str, Any] = {"rate": rate}
     if temperature is not None:
         options["temperature"] = temperature

@@ -10,6 +10,7 @@ compressed context followed by the prompt (``"\\n\\n"`` between), as the protoco
 import hmac
 import ipaddress
 import logging
+import math
 import os
 import threading
 import time
@@ -73,11 +74,12 @@ def create_app(
         from fastapi import Depends, FastAPI, Header, HTTPException, Request
         from fastapi.exceptions import RequestValidationError
         from fastapi.responses import JSONResponse
-        from pydantic import BaseModel, ConfigDict, Field
+        from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise MissingDependencyError(exc.name or "fastapi", "server") from exc
 
     from .. import __version__
+    from ..compressor._core import lone_surrogate
     from ..compressor.local import LocalCompressor
 
     accepted = [k for k in (keys or []) if k]
@@ -88,12 +90,13 @@ def create_app(
         raise ValueError("max_body_bytes, request_timeout and max_concurrency must be positive")
 
     class Options(BaseModel):
+        # strict where lax parsing changes meaning: "rate": true is not 1.0, "preserve_keywords": "no" not True
         model_config = ConfigDict(extra="ignore")
-        rate: Union[float, str] = "auto"
+        rate: Union[StrictFloat, StrictInt, StrictStr] = "auto"
         temperature: float | None = None
-        preserve_keywords: bool | None = None
+        preserve_keywords: StrictBool | None = None
         preserve_words: list[str] | None = None
-        max_tokens: int | None = Field(default=None, ge=1)
+        max_tokens: StrictInt | None = Field(default=None, ge=1)
 
     class CompressRequest(BaseModel):
         model_config = ConfigDict(extra="ignore")
@@ -149,6 +152,9 @@ def create_app(
         """Compress ``context`` for ``prompt``; the answer has the hosted service's nested shape."""
         if not req.prompt.strip():
             raise HTTPException(status_code=400, detail="prompt must be a non-empty string")
+        for name, text in (("context", req.context), ("prompt", req.prompt)):
+            if lone_surrogate(text) is not None:  # JSON allows "\ud800"; UTF-8, and so the answer, does not
+                raise HTTPException(status_code=400, detail=f"{name} holds a lone surrogate: not valid Unicode text")
         try:
             compressor = LocalCompressor(
                 target_model=req.model or target_model, rate=req.scaledown.rate,
@@ -239,11 +245,20 @@ def _too_large(response_cls: Any, size: int, limit: int) -> Any:
         "detail": f"request body too large: {size} bytes; this server accepts at most {limit} bytes"})
 
 
-def _jsonable(errors: Any) -> Any:
-    """Validation errors with any non-JSON values (exceptions in ``ctx``) turned into strings."""
-    import json
-
-    return json.loads(json.dumps(errors, default=str))
+def _jsonable(value: Any) -> Any:
+    """Validation errors as strict JSON: exceptions in ``ctx``, non-finite numbers and text that is not
+    valid Unicode (a lone surrogate echoed from the input) turned into strings."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return _jsonable(str(value))
 
 
 def serve(

@@ -330,3 +330,11 @@ def test_acompress_works_across_event_loops(live_server: str) -> None:
         r = asyncio.run(c.acompress(CONTEXT, PROMPT))
         assert "It was finished in 1889." in r.content
     asyncio.run(c.aclose())
+
+
+def test_text_with_a_lone_surrogate_is_refused_before_any_request() -> None:
+    compressor = ScaleDownCompressor(api_key="k", api_url="http://127.0.0.1:9")  # nothing listens: none is sent
+    with pytest.raises(ValueError, match="context holds a lone surrogate"):
+        compressor.compress("Paris \ud800 is the capital.", "capital?")
+    with pytest.raises(ValueError, match="prompt holds a lone surrogate"):
+        compressor.compress("Paris is the capital.", "capital \udc00?")

@@ -64,6 +64,21 @@ async def test_malformed_body_is_400_with_detail(app, body) -> None:  # type: ig
     assert r.status_code == 400 and "detail" in r.json()
 
 
+@pytest.mark.parametrize("raw", [
+    b'{"context": "Paris is the capital.", "prompt": "capital?", "scaledown": {"max_tokens": 1e400}}',
+    b'{"context": "Paris is the capital.", "prompt": "capital?", "scaledown": {"rate": Infinity}}',
+    b'{"context": "Paris \\ud800 is the capital.", "prompt": "capital?", "scaledown": {"rate": 0.5}}',
+    b'{"context": "Paris is the capital.", "prompt": "capital \\udc00?", "scaledown": {"rate": 0.5}}',
+    b'{"context": "Paris is the capital.", "prompt": "capital?", "scaledown": {"rate": true}}',
+    b'{"context": "Paris is the capital.", "prompt": "capital?", "scaledown": {"preserve_keywords": "no"}}',
+    b'{"context": "Paris is the capital.", "prompt": "capital?", "scaledown": {"max_tokens": true}}',
+])
+async def test_bodies_that_are_not_what_they_seem_are_400_not_500(app, raw) -> None:  # type: ignore[no-untyped-def]
+    r = await post(app, content=raw)
+    assert r.status_code == 400, r.text
+    assert "detail" in r.json()
+
+
 async def test_invalid_json_is_400(app) -> None:  # type: ignore[no-untyped-def]
     r = await post(app, content=b"{not json")
     assert r.status_code == 400 and isinstance(r.json()["detail"], list)
