@@ -518,6 +518,8 @@ def _plan(index: _Index, ev: Evidence, order: list[int], scores: list[float], bu
 
     for rank, i in enumerate(order):
         unit = index.units[i]
+        if unit.is_import:  # shown statement by statement for the code that uses it (_import_candidates)
+            continue
         if scores[i] <= 0:
             value = UNRANKED_VALUE
         else:
@@ -585,6 +587,27 @@ def _refill(plan: _Plan, keys: list[tuple[str, str]], budget: int, measure: Any)
             if cand.group is not None:
                 groups.add(cand.group)
     return chosen
+
+
+_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+def _used_imports_only(index: _Index, plan: _Plan, keys: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``keys`` without the imports that no code shown uses (a class line or a comment uses none)."""
+    used: set[str] = set()
+    for kind, key in keys:
+        if kind in ("w", "p", "v"):
+            path, lines = plan.lines[(kind, key)]
+            used.update(_NAME.findall(index.by_path[path].sf.text_of(lines)))
+    out = []
+    for kind, key in keys:
+        if kind == "i":
+            path, lines = plan.lines[(kind, key)]
+            sf = index.by_path[path].sf
+            if not _imported_names(sf.text_of(lines)) & used:
+                continue
+        out.append((kind, key))
+    return out
 
 
 def _shows_a_match(keys: list[tuple[str, str]], index: _Index, scores: list[float]) -> bool:
@@ -816,7 +839,9 @@ class HasteOptimizer:
             return show(keys)[1]
 
         keys = pack(plan.candidates, budget, measure)
-        keys = _refill(plan, keys, budget, measure)
+        # the refill may add imports of code it then does not show: drop those and use the room once more
+        keys = _used_imports_only(index, plan, _refill(plan, keys, budget, measure))
+        keys = _used_imports_only(index, plan, _refill(plan, keys, budget, measure))
         if not _shows_a_match(keys, index, scores) and (not keys or scores[pool[0]] > 0):
             # nothing that matches fits whole: part of the best unit beats unrelated small ones
             view = _smallest_view(index, ev, plan, pool, budget, measure)
@@ -841,11 +866,9 @@ class HasteOptimizer:
             spans = _spans(index, keys, scores, lines, get_counter(self.target_model))
         order = {sf.path: j for j, sf in enumerate(files)}
         spans.sort(key=lambda s: (order.get(s.path, 0), s.start_line))
-        # an import shown for the code that uses it is in the spans, but it is not a retrieved unit
-        imports_only = {key.rsplit(":", 1)[0] for kind, key in keys if kind == "i"} - {key for _, key in keys}
-        if index is not None:
-            imports_only = {(index.units[index.pos[k]].path, index.units[index.pos[k]].qualname) for k in imports_only}
-        ranked = [s for s in spans if (s.path, s.name) not in imports_only]
+        # imports are in the spans (they are shown) but they are not retrieved units
+        imports = {(u.path, u.qualname) for u in index.units if u.is_import} if index is not None else set()
+        ranked = [s for s in spans if (s.path, s.name) not in imports]
         extra: dict[str, Any] = {"ranked_units": sorted(ranked, key=lambda s: -s.score)}
         if multi and index is not None and ev is not None:
             extra["ranked_files"] = _rank_files(index, scores, ev)

@@ -72,3 +72,13 @@ def test_a_file_that_starts_with_a_file_comment_stays_one_source() -> None:
     assert result.content == text.rstrip("\n")
     assert [(s.path, s.name, s.start_line) for s in result.spans if s.kind == "function"] == \
         [(None, "parse_config", 2)]
+
+
+def test_only_the_imports_of_the_code_shown_are_kept() -> None:
+    source = ("import json\nimport math\n\n\ndef circle_area(radius):\n    return math.pi * radius * radius\n\n\n"
+              "def dump_report(report, indent=2, sort=True):\n    text = json.dumps(report, indent=indent, sort_keys=sort)\n"
+              "    return text.replace('\\n', ' ').strip() + ' (end of report)'\n")
+    result = HasteOptimizer().optimize(context=source, query="what is the area of a circle?", max_tokens=40)
+    assert "def circle_area(radius):" in result.content and "def dump_report" not in result.content
+    assert "import math" in result.content and "import json" not in result.content
+    assert all(not s.text.startswith("import") for s in result.metrics.extra["ranked_units"])
