@@ -135,6 +135,7 @@ def test_injected_optimizer_is_used(shop_dir: Path) -> None:
         {"paths": ["x.py"], "k": 0},
         {"paths": ["x.py"], "engine": "grep"},
         {"paths": ["x.py"], "top_n": 3},
+        {"paths": ["x.py"], "max_tokens": True},
         {"paths": ["x.py"], "optimizer": object(), "optimizer_kwargs": {"top_k": 2}},
     ],
 )
@@ -172,3 +173,10 @@ def test_semantic_engine_with_the_packaged_model(shop_dir: Path, minilm_path: st
                                              file_path=[str(shop_dir)])
     assert _observed(docs) == _expected(reference, 2)
     assert all(d.metadata["tokens"] == get_counter("gpt-4o").count(d.page_content) for d in docs)
+
+
+def test_what_the_optimizer_warns_of_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "readme.txt").write_text("no code here")
+    with caplog.at_level("WARNING", logger="langchain_scaledown.retrievers"):
+        assert ScaleDownCodeRetriever(paths=[str(tmp_path)]).invoke("anything") == []
+    assert "no Python files found" in caplog.text

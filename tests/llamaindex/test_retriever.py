@@ -143,3 +143,10 @@ def test_semantic_engine(weather_dir: Path, minilm_path: str) -> None:
 def test_semantic_engine_returns_as_many_nodes_as_asked(weather_dir: Path) -> None:
     nodes = ScaleDownCodeRetriever(paths=weather_dir, engine="semantic", similarity_top_k=5).retrieve(RETRY_QUERY)
     assert len(nodes) == 5  # the default SemanticOptimizer selects 3 units; the retriever asks for 5
+
+
+def test_what_the_optimizer_warns_of_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "readme.txt").write_text("no code here")
+    with caplog.at_level("WARNING", logger="llama_index.retrievers.scaledown.base"):
+        assert ScaleDownCodeRetriever(paths=[str(tmp_path)]).retrieve("anything") == []
+    assert "no Python files found" in caplog.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Literal
 
@@ -12,6 +13,8 @@ from langchain_core.callbacks import (
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field, field_validator, model_validator
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["ScaleDownCodeRetriever"]
 
@@ -47,7 +50,7 @@ class ScaleDownCodeRetriever(BaseRetriever):
     ``engine="semantic"`` it is also the optimizer's ``top_k`` unless ``optimizer_kwargs`` sets one, and
     a per-call ``k`` above that ``top_k`` returns at most ``top_k`` documents (the optimizer selects no
     more units than that)."""
-    max_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1, strict=True)
     """Hard budget on the selected code in the optimizer's target-model tokens (optimizer default if None)."""
     optimizer_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Constructor options of the optimizer, e.g. ``{"bfs_depth": 2}`` or ``{"model_name": "..."}``."""
@@ -120,7 +123,10 @@ class ScaleDownCodeRetriever(BaseRetriever):
 
 
 def _to_documents(result: Any, k: int) -> list[Document]:
-    """One Document per ranked unit of an ``OptimizedContext``, best first, at most ``k``."""
+    """One Document per ranked unit of an ``OptimizedContext``, best first, at most ``k``; the
+    optimizer's warnings (a skipped file, a folder with no Python) are logged."""
+    for warning in result.metrics.warnings:
+        logger.warning("%s", warning)
     return [_unit_document(span) for span in result.metrics.extra["ranked_units"][:k]]
 
 

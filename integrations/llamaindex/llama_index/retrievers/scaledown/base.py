@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from typing import Any, List, Optional, Union
@@ -19,6 +20,8 @@ HIDDEN_FROM_LLM = ["kind", "partial", "tokens"]
 HIDDEN_FROM_EMBEDDING = ["file_path", "start_line", "end_line", "kind", "partial", "tokens"]
 
 PathsArg = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]]
+
+logger = logging.getLogger(__name__)
 
 
 class ScaleDownCodeRetriever(BaseRetriever):
@@ -140,7 +143,10 @@ def _optimizer(engine: Optional[str], optimizer: Any, similarity_top_k: Optional
 
 
 def _to_nodes(result: Any, top_k: Optional[int]) -> list[NodeWithScore]:
-    """One node per ranked unit of an ``OptimizedContext``, best first, at most ``top_k``."""
+    """One node per ranked unit of an ``OptimizedContext``, best first, at most ``top_k``; the
+    optimizer's warnings (a skipped file, a folder with no Python) are logged."""
+    for warning in result.metrics.warnings:
+        logger.warning("%s", warning)
     spans = list(result.metrics.extra.get("ranked_units", []))[:top_k]
     return [NodeWithScore(node=_unit_node(span), score=span.score) for span in spans]
 
