@@ -535,7 +535,7 @@ class LocalCompressor:
                 # the best unit cannot fit whole: its best parts beat nothing, or lesser units that fit
                 seg = seg.refined(max(PIECE_MIN_CHARS, int(budget * PIECE_SHARE * len(context) / n_context)))
                 scores, embed, lookup = self._scores(seg, query, prompt, warnings)
-                kept = self._select_parts(seg, scores, budget, titles, warnings)
+                kept = self._select_parts(seg, scores, budget, titles, top, warnings)
             content = seg.render(kept, self.elision_marker)
         if not context.strip():
             warnings.append("the context is empty or blank: there is nothing to keep")
@@ -620,12 +620,16 @@ class LocalCompressor:
         empty = root.opener + ("}" if root.opener == "{" else "]")
         return empty if self.counter.count(empty) <= budget else ""
 
-    def _select_parts(self, seg: Segmentation, scores: list[float], budget: int, titles: bool,
+    def _select_parts(self, seg: Segmentation, scores: list[float], budget: int, titles: bool, best: int,
                       warnings: list[str]) -> list[int]:
-        """The selection from ``seg`` refined into pieces, and a warning of what the best unit became."""
+        """The selection from ``seg`` refined into pieces, and a warning of what became of unit ``best``
+        (its index before the refinement)."""
         costs = self.counter.count_many([seg.unit_text(i) for i in range(len(seg.units))])
         kept = self._select(seg, scores, costs, budget, titles=titles)
-        if seg.pieces.intersection(kept):
+        top = max(range(len(seg.units)), key=scores.__getitem__, default=None)
+        if top is not None and top not in kept:  # its best piece, too, may fit only without its parent
+            kept = self._best_unit_alone(seg, scores, costs, budget, titles, top, kept, warnings)
+        if any(seg.part_of.get(k) == best for k in kept):
             warnings.append(f"the best-scoring unit does not fit the budget of {budget} tokens whole; "
                             "parts of it are kept")
         elif kept:

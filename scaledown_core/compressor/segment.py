@@ -126,8 +126,8 @@ class Segmentation:
     """The unit shown with a unit (a method's class header)."""
     calls: dict[int, list[str]] = field(default_factory=dict)
     """The names a code unit calls (last dotted part: ``self.backoff`` -> ``backoff``)."""
-    pieces: frozenset[int] = frozenset()
-    """Units that are part of a longer unit (see :meth:`refined`)."""
+    part_of: dict[int, int] = field(default_factory=dict)
+    """A unit that is a piece of a longer one -> that unit's index before :meth:`refined` cut it."""
 
     def unit_text(self, i: int) -> str:
         u = self.units[i]
@@ -144,7 +144,7 @@ class Segmentation:
             return self
         units: list[Unit] = []
         remap: dict[int, int] = {}
-        pieces: set[int] = set()
+        part_of: dict[int, int] = {}
         piece_of: dict[int, int] = {}  # new unit -> the unit it is (part of)
         blocks = [Block(b.index, b.kind, b.start, b.end) for b in self.blocks]
         for block, old in zip(blocks, self.blocks):
@@ -163,7 +163,7 @@ class Segmentation:
                     piece_of[len(units)] = i
                     remap.setdefault(i, len(units))
                     if len(spans) > 1:
-                        pieces.add(len(units))
+                        part_of[len(units)] = i
                     units.append(Unit(len(units), block.index, a, b, u.kind, len(block.units)))
                     block.units.append(len(units) - 1)
             block.header = remap.get(old.header) if old.header is not None else None
@@ -171,7 +171,7 @@ class Segmentation:
         # every piece of a method or nested item comes with its class header or parent item
         parents = {n: remap[self.parents[i]] for n, i in piece_of.items() if i in self.parents}
         return Segmentation(self.text, blocks, units, {remap[i]: v for i, v in self.labels.items()}, parents,
-                            {remap[i]: v for i, v in self.calls.items()}, frozenset(pieces))
+                            {remap[i]: v for i, v in self.calls.items()}, part_of)
 
     def render(self, keep: Iterable[int], marker: str = ELISION) -> str:
         """The kept units in source order, with ``marker`` where something between them was left out.

@@ -216,3 +216,9 @@ def test_json_lines_stay_json_lines() -> None:
         out = LocalCompressor(rate=rate).compress(context, "Which users live in Rome?").content
         kept = [json.loads(line) for line in out.splitlines()]
         assert kept and all(r in lines for r in kept) and any(r["city"] == "Rome" for r in kept)
+
+
+def test_a_tight_budget_keeps_part_of_the_best_item_not_its_parent_alone() -> None:
+    context = "- item one\n  - nested refund rule: 45 days\n- item two\n"
+    result = LocalCompressor().compress(context, "How many days is the refund window?", max_tokens=6)
+    assert "45 days" in result.content
