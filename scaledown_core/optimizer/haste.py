@@ -596,7 +596,9 @@ def _used_imports_only(index: _Index, plan: _Plan, keys: list[tuple[str, str]]) 
     """``keys`` without the imports that no code shown uses (a class line or a comment uses none)."""
     used: set[str] = set()
     for kind, key in keys:
-        if kind in ("w", "p", "v"):
+        if kind == "w":  # shown whole: the names the unit references
+            used |= index.units[index.pos[key]].references
+        elif kind in ("p", "v"):  # shown in part: the names in the lines shown
             path, lines = plan.lines[(kind, key)]
             used.update(_NAME.findall(index.by_path[path].sf.text_of(lines)))
     out = []
@@ -839,8 +841,6 @@ class HasteOptimizer:
             return show(keys)[1]
 
         keys = pack(plan.candidates, budget, measure)
-        # the refill may add imports of code it then does not show: drop those and use the room once more
-        keys = _used_imports_only(index, plan, _refill(plan, keys, budget, measure))
         keys = _used_imports_only(index, plan, _refill(plan, keys, budget, measure))
         if not _shows_a_match(keys, index, scores) and (not keys or scores[pool[0]] > 0):
             # nothing that matches fits whole: part of the best unit beats unrelated small ones
