@@ -10,7 +10,6 @@ import asyncio
 import email.utils
 import json
 import math
-import re
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +23,7 @@ from ..exceptions import (
     RateLimitError,
     ServerError,
 )
+from ..retrieval.text import lone_surrogate
 from ..types import CompressedPrompt, CompressionMetrics
 
 __all__ = [
@@ -186,15 +186,6 @@ async def arun_batch(fn: Callable[[str, str], Awaitable[T]], pairs: Sequence[tup
 
 
 # --------------------------------------------------------------------------- protocol
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def lone_surrogate(text: str) -> str | None:
-    """The first surrogate code point in ``text`` (never valid on its own in UTF-8), or None."""
-    found = _SURROGATE.search(text)
-    return found.group() if found else None
 
 
 def build_payload(context: str, prompt: str, rate: Rate, *, model: str | None = None,

@@ -60,8 +60,7 @@ _CODE_HINT = re.compile(
     r"^\s*(?:def |class |import |from \w+ import |async def |@\w|return\b|if .*:\s*$|for .*:\s*$|"
     r"function\b|const |let |var |public |private |#include|package |fn |func )|[;{}]\s*$"
 )
-_FENCE = re.compile(r"^\s*(```|~~~)")
-_FENCE_RUN = re.compile(r"\s*(`{3,}|~{3,})")
+_FENCE = re.compile(r"\s*(`{3,}|~{3,})")  # a fence line and its run of backticks or tildes
 # Only \n, \r\n and \r end a line: str.splitlines also splits at form feeds and Unicode separators,
 # which Python (and so the code model's line numbers) reads as ordinary characters.
 _TEXT_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
@@ -151,11 +150,10 @@ class Segmentation:
             for i in old.units:
                 u = self.units[i]
                 spans = [(u.start, u.end)]
-                if block.kind == "jsonl":  # a record cut in two is no longer JSON
-                    pass
-                elif u.end - u.start > max_chars and u.kind in _CUTTABLE:
+                too_long = u.end - u.start > max_chars and block.kind != "jsonl"  # a cut record is no JSON
+                if too_long and u.kind in _CUTTABLE:
                     spans = _pieces(self.text, u.start, u.end, max_chars)
-                elif u.end - u.start > max_chars and u.kind == "code":
+                elif too_long and u.kind == "code":
                     spans = _line_pieces(self.text, u.start, u.end, max_chars)
                 if spans:  # the first piece keeps the unit's indentation
                     spans[0] = (u.start, spans[0][1])
@@ -497,7 +495,7 @@ def _paragraphs(text: str, start: int, end: int) -> list[tuple[int, int]]:
     cur: int | None = None
     fence: str | None = None  # the open fence's run of backticks or tildes
     for line in _TEXT_LINE.findall(text, start, end):
-        opening = _FENCE_RUN.match(line)
+        opening = _FENCE.match(line)
         if fence is None and opening:
             if cur is not None:
                 spans.append((cur, pos))

@@ -51,6 +51,7 @@ from ..exceptions import (
     ServerError,
 )
 from .embedding_cache import CacheStats, EmbeddingCache, content_hash
+from .text import without_surrogates
 from .vector_index import VectorIndex
 
 __all__ = [
@@ -100,9 +101,6 @@ _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _TRUTHY = {"1", "true", "yes", "on"}
 
 Kind = Literal["query", "document"]
-# Surrogate code points (lone ones, e.g. undecodable bytes read with ``surrogateescape``) are valid in a
-# str but no tokenizer or JSON body can encode them.
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # --------------------------------------------------------------------------- embedders
@@ -116,7 +114,7 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
     for t in out:
         if not isinstance(t, str):
             raise TypeError(f"texts must be strings, got {type(t).__name__}")
-    return [_SURROGATE.sub("\ufffd", t) for t in out]
+    return [without_surrogates(t) for t in out]
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:

@@ -11,7 +11,8 @@ import re
 from functools import lru_cache
 from itertools import chain
 
-__all__ = ["terms", "terms_of_words", "words", "query_terms", "split_identifier", "STOPWORDS"]
+__all__ = ["terms", "terms_of_words", "words", "query_terms", "split_identifier", "lone_surrogate",
+           "without_surrogates", "STOPWORDS"]
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*|\d+(?:\.\d+)?")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
@@ -88,3 +89,19 @@ def terms(text: str, keep_stopwords: bool = False) -> list[str]:
 def query_terms(text: str) -> list[str]:
     """The distinct terms of a query, in first-seen order."""
     return list(dict.fromkeys(terms(text)))
+
+
+# Surrogate code points (lone ones, e.g. undecodable bytes read with ``surrogateescape``) are valid in a
+# str, but neither UTF-8 (a JSON body, an answer) nor a model's tokenizer can encode them.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(text: str) -> str | None:
+    """The first surrogate code point in ``text``, or None."""
+    found = _SURROGATE.search(text)
+    return found.group() if found else None
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` with each surrogate code point replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)

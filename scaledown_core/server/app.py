@@ -79,7 +79,7 @@ def create_app(
         raise MissingDependencyError(exc.name or "fastapi", "server") from exc
 
     from .. import __version__
-    from ..compressor._core import lone_surrogate
+    from ..retrieval.text import lone_surrogate
     from ..compressor.local import LocalCompressor
 
     accepted = [k for k in (keys or []) if k]
