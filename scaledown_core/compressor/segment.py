@@ -46,8 +46,10 @@ CODE_BLOCK_LINES = 12
 
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr st jr sr prof gen col lt sgt capt rev vs etc inc ltd co corp no fig eq al approx "
-    "dept est jan feb mar apr jun jul aug sep sept oct nov dec mt ft ave blvd e.g i.e u.s u.k".split()
+    "dept est jan feb mar apr jun jul aug sep sept oct nov dec mt ft ave blvd".split()
 )
+# an initialism with inner full stops ("M.D.", "U.S.", "e.g.", "Ph.D."): rarely the end of a sentence
+_INITIALISM = re.compile(r"(?:[a-z]{1,2}\.)+[a-z]{1,2}")
 # a full stop in CJK text needs no space after it
 _SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*\s+|[。！？]+[」』”’）)]*\s*")
 _OPENING_QUOTE = re.compile(r"[\"'“‘(\[「『]?")
@@ -276,7 +278,7 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
         word = re.search(r"(\S+?)[.!?]+[\"'”’)\]]*\s+$", text[max(s, m.start() - 40) : cut])
         if word and text[m.start()] == ".":
             w = word.group(1).lower().lstrip("(\"'")
-            if w in _ABBREVIATIONS or (len(w) == 1 and w.isalpha()):
+            if w in _ABBREVIATIONS or (len(w) == 1 and w.isalpha()) or _INITIALISM.fullmatch(w):
                 continue
         spans.append((s, m.start() + len(m.group().rstrip())))
         s = cut

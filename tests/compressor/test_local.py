@@ -214,6 +214,19 @@ def test_sentences_end_in_any_script(text: str, sentences: list[str]) -> None:
     assert [seg.unit_text(i) for i in range(len(seg.units))] == sentences
 
 
+@pytest.mark.parametrize("text, sentences", [
+    ("Roger Egeberg, M.D. (13 November 1902) was a physician. He served under Nixon.",
+     ["Roger Egeberg, M.D. (13 November 1902) was a physician.", "He served under Nixon."]),
+    ("The novel by J.R.R. Tolkien came out in 1954. It sold well.",
+     ["The novel by J.R.R. Tolkien came out in 1954.", "It sold well."]),
+])
+def test_initialisms_do_not_end_a_sentence(text: str, sentences: list[str]) -> None:
+    from scaledown_core.compressor.segment import segment
+
+    seg = segment(text)
+    assert [seg.unit_text(i) for i in range(len(seg.units))] == sentences
+
+
 @pytest.mark.parametrize("text", [
     " ".join(f"the worker {i} retried the upload and then gave up, logging a timeout" for i in range(80)),
     "".join(f"東京{i}の人口は多く" for i in range(400)),
