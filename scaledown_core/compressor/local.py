@@ -272,6 +272,12 @@ def _unique_exact_match(seg: Segmentation, query: _Query) -> str | None:
     return None
 
 
+def _starts_mid_sentence(seg: Segmentation, i: int) -> bool:
+    """A unit that continues a sentence cut off before it, as in a retrieved chunk that begins
+    "campaign against the Kingdom of Serbia.": no lead sentence (dev nq20@0.1 lexical 88 -> 89)."""
+    return seg.units[i].kind == "sentence" and seg.unit_text(i)[:1].islower()
+
+
 def _normalise(values: Sequence[float]) -> list[float]:
     top = max(values, default=0.0)
     return [v / top for v in values] if top > 0 else [0.0] * len(values)
@@ -327,7 +333,7 @@ class _Scorer:
         out: list[float] = []
         for i, u in enumerate(seg.units):
             block = seg.blocks[u.block]
-            first_body = u.position == (1 if block.header is not None else 0)
+            first_body = u.position == (1 if block.header is not None else 0) and not _starts_mid_sentence(seg, i)
             lead = LEAD_PRIOR if block.kind == "prose" and block.header is not None else FIRST_UNIT_PRIOR
             score = UNIT_WEIGHT * unit_rel[i] + BLOCK_WEIGHT * block_rel[u.block]
             score += ORDER_PRIOR * (1.0 - u.block / nblocks) + (lead if first_body else 0.0)

@@ -166,6 +166,24 @@ def test_the_lead_sentence_of_a_prose_document_is_preferred() -> None:
     assert local.LEAD_PRIOR > local.FIRST_UNIT_PRIOR
 
 
+def test_a_passage_cut_mid_sentence_has_no_lead_sentence() -> None:
+    # a retrieved chunk that begins inside a sentence: its first unit is a tail, not a lead
+    from scaledown_core.compressor import local
+    from scaledown_core.compressor.segment import segment
+
+    context = (
+        "Harbour\nthe ferry leaves at noon. Gulls circle the pier.\n\n"
+        "Island\nThe ferry leaves at noon. Sheep graze on the hills."
+    )
+    seg = segment(context)
+    scores = local._Scorer(seg, local._build_query("When does the ferry leave?", []),
+                           preserve_keywords=False, embed_scores=None).scores()
+    tail, lead = [i for i in range(len(seg.units)) if "ferry" in seg.unit_text(i)]
+    assert seg.units[tail].position == seg.units[lead].position == 1
+    order_gap = local.ORDER_PRIOR * (1 / len(seg.blocks))
+    assert abs(scores[lead] - scores[tail] - local.LEAD_PRIOR + order_gap) < 1e-9
+
+
 def test_untitled_paragraphs_get_no_lead_bonus_over_the_answer() -> None:
     # paragraphs of one handbook page: the answer is the second sentence of its paragraph, and a tight
     # budget must not go to the paragraph's opening sentence just for being first
