@@ -272,6 +272,20 @@ def _unique_exact_match(seg: Segmentation, query: _Query) -> str | None:
     return None
 
 
+def _exact_pattern(text: str) -> tuple[str, re.Pattern[str]]:
+    """A prompt string as a whole-word, case-blind pattern, and a plain substring that any match holds
+    ("" when there is none to test first: non-ASCII case rules differ between str.lower and re.I).
+
+    Words may be spaced differently and "and" may be written "&" ("Tunnels and Trolls" is
+    "Tunnels & Trolls").
+    """
+    words = text.split()
+    if len(words) > 1 and ("and" in (w.lower() for w in words) or "&" in words):
+        body = r"\s+".join(r"(?:and|&)" if w.lower() in ("and", "&") else re.escape(w) for w in words)
+        return "", re.compile(r"(?<![\w-])" + body + r"(?![\w-])", re.I)
+    return (text.lower() if text.isascii() else ""), re.compile(r"(?<![\w-])" + re.escape(text) + r"(?![\w-])", re.I)
+
+
 def _starts_mid_sentence(seg: Segmentation, i: int) -> bool:
     """A unit that continues a sentence cut off before it, as in a retrieved chunk that begins
     "campaign against the Kingdom of Serbia.": no lead sentence (dev nq20@0.1 lexical 88 -> 89)."""
@@ -382,8 +396,7 @@ class _Scorer:
         seg, q = self.seg, self.q
         # each string with its whole-word pattern; for ASCII strings a substring test first spares most
         # regex searches (non-ASCII case rules differ between str.lower and re.I: those always search)
-        exact = [(e.lower() if e.isascii() else "", re.compile(r"(?<![\w-])" + re.escape(e) + r"(?![\w-])", re.I))
-                 for e in q.exact]
+        exact = [_exact_pattern(e) for e in q.exact]
         qset = set(t for t in q.terms if q.weights.get(t, 1.0) >= 1.0)
         for i in range(len(seg.units)):
             text = self._text(i)

@@ -48,8 +48,9 @@ _ABBREVIATIONS = frozenset(
     "mr mrs ms dr st jr sr prof gen col lt sgt capt rev vs etc inc ltd co corp no fig eq al approx "
     "dept est jan feb mar apr jun jul aug sep sept oct nov dec mt ft ave blvd hon ste vol pp".split()
 )
-# an initialism with inner full stops ("M.D.", "U.S.", "e.g.", "Ph.D."): rarely the end of a sentence
-_INITIALISM = re.compile(r"(?:[a-z]{1,2}\.)+[a-z]{1,2}")
+# an initialism with inner full stops ("M.D.", "U.S.", "e.g.", "Ph.D."): rarely the end of a sentence;
+# a time ("5 p.m.") often is
+_INITIALISM = re.compile(r"(?!(?:a|p)\.m$)(?:[a-z]{1,2}\.)+[a-z]{1,2}")
 # a full stop in CJK text needs no space after it
 _SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*\s+|[。！？]+[」』”’）)]*\s*")
 _OPENING_QUOTE = re.compile(r"[\"'“‘(\[「『]?")

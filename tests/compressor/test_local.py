@@ -219,6 +219,7 @@ def test_sentences_end_in_any_script(text: str, sentences: list[str]) -> None:
      ["Roger Egeberg, M.D. (13 November 1902) was a physician.", "He served under Nixon."]),
     ("The novel by J.R.R. Tolkien came out in 1954. It sold well.",
      ["The novel by J.R.R. Tolkien came out in 1954.", "It sold well."]),
+    ("The shop closes at 5 p.m. The bar opens later.", ["The shop closes at 5 p.m.", "The bar opens later."]),
 ])
 def test_initialisms_do_not_end_a_sentence(text: str, sentences: list[str]) -> None:
     from scaledown_core.compressor.segment import segment

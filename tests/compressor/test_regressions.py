@@ -184,6 +184,21 @@ def test_a_passage_cut_mid_sentence_has_no_lead_sentence() -> None:
     assert abs(scores[lead] - scores[tail] - local.LEAD_PRIOR + order_gap) < 1e-9
 
 
+def test_a_quoted_phrase_matches_with_an_ampersand_for_and() -> None:
+    # "Tunnels and Trolls" in the prompt is the game the context writes "Tunnels & Trolls"
+    from scaledown_core.compressor import local
+    from scaledown_core.compressor.segment import segment
+
+    context = "Dungeon Crawl is an adventure for Tunnels or Trolls. Arena Khazan is an adventure for Tunnels & Trolls."
+    seg = segment(context)
+    query = local._build_query('Which adventure is for "Tunnels and Trolls"?', [])
+    assert "Tunnels and Trolls" in query.exact
+    scores = local._Scorer(seg, query, preserve_keywords=False, embed_scores=None).scores()
+    assert scores[1] - scores[0] > local.EXACT_WEIGHT * 0.5
+    _, pattern = local._exact_pattern("Tunnels and Trolls")
+    assert pattern.search("tunnels  AND trolls") and not pattern.search("Tunnels or Trolls")
+
+
 def test_untitled_paragraphs_get_no_lead_bonus_over_the_answer() -> None:
     # paragraphs of one handbook page: the answer is the second sentence of its paragraph, and a tight
     # budget must not go to the paragraph's opening sentence just for being first
