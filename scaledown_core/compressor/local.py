@@ -273,17 +273,18 @@ def _unique_exact_match(seg: Segmentation, query: _Query) -> str | None:
 
 
 def _exact_pattern(text: str) -> tuple[str, re.Pattern[str]]:
-    """A prompt string as a whole-word, case-blind pattern, and a plain substring that any match holds
-    ("" when there is none to test first: non-ASCII case rules differ between str.lower and re.I).
+    """A prompt string as a whole-word, case-blind pattern, and a lowercase substring that any match
+    holds, to test first ("" when none can be: non-ASCII case rules differ between str.lower and re.I).
 
-    Words may be spaced differently and "and" may be written "&" ("Tunnels and Trolls" is
+    Words may be spaced differently, and "and" may be written "&" ("Tunnels and Trolls" is
     "Tunnels & Trolls").
     """
     words = text.split()
-    if len(words) > 1 and ("and" in (w.lower() for w in words) or "&" in words):
-        body = r"\s+".join(r"(?:and|&)" if w.lower() in ("and", "&") else re.escape(w) for w in words)
-        return "", re.compile(r"(?<![\w-])" + body + r"(?![\w-])", re.I)
-    return (text.lower() if text.isascii() else ""), re.compile(r"(?<![\w-])" + re.escape(text) + r"(?![\w-])", re.I)
+    conjunction = ("and", "&") if len(words) > 1 else ()
+    body = r"\s+".join(r"(?:and|&)" if w.lower() in conjunction else re.escape(w) for w in words)
+    fixed = [w.lower() for w in words if w.lower() not in conjunction]
+    probe = max(fixed, key=len) if fixed and text.isascii() else ""
+    return probe, re.compile(r"(?<![\w-])" + body + r"(?![\w-])", re.I)
 
 
 def _starts_mid_sentence(seg: Segmentation, i: int) -> bool:
