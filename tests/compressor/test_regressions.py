@@ -199,6 +199,15 @@ def test_a_quoted_phrase_matches_with_an_ampersand_for_and() -> None:
     assert pattern.search("tunnels  AND trolls") and not pattern.search("Tunnels or Trolls")
 
 
+def test_question_form_words_weigh_like_instructions() -> None:
+    # "how many" asks for a count: a sentence that says "many" is not the answer
+    from scaledown_core.compressor import local
+
+    query = local._build_query("How many people can the Colisee seat?", [])
+    assert query.weights["many"] == local.INSTRUCTION_WEIGHT
+    assert query.weights["colise"] == query.weights["peopl"] == 1.0
+
+
 def test_untitled_paragraphs_get_no_lead_bonus_over_the_answer() -> None:
     # paragraphs of one handbook page: the answer is the second sentence of its paragraph, and a tight
     # budget must not go to the paragraph's opening sentence just for being first
