@@ -208,6 +208,23 @@ def test_question_form_words_weigh_like_instructions() -> None:
     assert query.weights["colise"] == query.weights["peopl"] == 1.0
 
 
+def test_at_low_rates_the_best_documents_title_is_shown_only_when_it_is_an_alias() -> None:
+    # below TITLES_MIN_RATE titles go, but "Henry J. Kaiser" names the subject as the text does not
+    from scaledown_core import LocalCompressor
+
+    fillers = "\n\n".join(
+        f"Town {n}\nTown {n} is a small place on a river with a mill, a school and a church. "
+        f"Its market opens on Fridays and sells fish, bread and apples from nearby farms." for n in range(12))
+    question = "Which industrialist became known as the father of modern American shipbuilding?"
+    for title, kept in (("Henry J. Kaiser", True), ("Henry John Kaiser", False)):
+        context = (f"{title}\nHenry John Kaiser was an American industrialist who became known as the father "
+                   f"of modern American shipbuilding.\n\n{fillers}")
+        result = LocalCompressor(rate=0.1).compress(context, question)
+        assert "Henry John Kaiser was an American industrialist" in result.content
+        assert (f"{title}\n" in result.content) is kept
+        assert result.metrics.compressed_prompt_tokens <= 0.1 * result.metrics.original_prompt_tokens
+
+
 def test_untitled_paragraphs_get_no_lead_bonus_over_the_answer() -> None:
     # paragraphs of one handbook page: the answer is the second sentence of its paragraph, and a tight
     # budget must not go to the paragraph's opening sentence just for being first
