@@ -282,9 +282,8 @@ def _alias_title(seg: Segmentation, scores: list[float], costs: list[int]) -> fr
     label = _TITLE_LABEL.search(raw)
     title = label.group(1) if label else _DISAMBIGUATOR.sub("", raw)
     text = " ".join(seg.unit_text(i) for i in block.units if i != block.header)
-    # "Tunnels &amp; Trolls" is no alias of "Tunnels & Trolls"
-    new = title.strip() and html.unescape(title).strip().casefold() not in html.unescape(text).casefold()
-    return frozenset({block.index}) if new else frozenset()
+    name = html.unescape(title).strip().casefold()  # "Tunnels &amp; Trolls" is no alias of "Tunnels & Trolls"
+    return frozenset({block.index}) if name and name not in html.unescape(text).casefold() else frozenset()
 
 
 def _only_elisions(text: str) -> bool:
