@@ -282,7 +282,8 @@ def _alias_title(seg: Segmentation, scores: list[float], costs: list[int]) -> fr
     label = _TITLE_LABEL.search(raw)
     title = label.group(1) if label else _DISAMBIGUATOR.sub("", raw)
     text = " ".join(seg.unit_text(i) for i in block.units if i != block.header)
-    name = html.unescape(title).strip().casefold()  # "Tunnels &amp; Trolls" is no alias of "Tunnels & Trolls"
+    # "Tunnels &amp; Trolls" is no alias of "Tunnels & Trolls", nor "## Setup" of "setup"
+    name = html.unescape(title).strip().lstrip("#").strip().casefold()
     return frozenset({block.index}) if name and name not in html.unescape(text).casefold() else frozenset()
 
 
@@ -304,19 +305,19 @@ def _unique_exact_match(seg: Segmentation, query: _Query) -> str | None:
     return None
 
 
-def _exact_pattern(text: str) -> tuple[str, re.Pattern[str]]:
-    """A prompt string as a whole-word, case-blind pattern, and a lowercase substring that any match
-    holds, to test first ("" when none can be: non-ASCII case rules differ between str.lower and re.I).
+def _exact_pattern(text: str) -> tuple[tuple[str, ...], re.Pattern[str]]:
+    """A prompt string as a whole-word, case-blind pattern, and lowercase substrings that any match
+    holds, to test first (none when they cannot be: non-ASCII case rules differ between str.lower and re.I).
 
     Words may be spaced differently, and "and" may be written "&" ("Tunnels and Trolls" is
-    "Tunnels & Trolls").
+    "Tunnels & Trolls", or "Tunnels &amp; Trolls" in escaped HTML).
     """
     words = text.split()
-    conjunction = ("and", "&") if len(words) > 1 else ()
-    body = r"\s+".join(r"(?:and|&)" if w.lower() in conjunction else re.escape(w) for w in words)
-    fixed = [w.lower() for w in words if w.lower() not in conjunction]
-    probe = max(fixed, key=len) if fixed and text.isascii() else ""
-    return probe, re.compile(r"(?<![\w-])" + body + r"(?![\w-])", re.I)
+    fixed = [w for w in words if w.lower() not in ("and", "&")]
+    conjunction = ("and", "&") if fixed and len(words) > 1 else ()
+    body = r"\s+".join(r"(?:and|&(?:amp;)?)" if w.lower() in conjunction else re.escape(w) for w in words)
+    probes = tuple(w.lower() for w in (fixed if conjunction else words)) if text.isascii() else ()
+    return probes, re.compile(r"(?<![\w-])" + body + r"(?![\w-])", re.I)
 
 
 def _starts_mid_sentence(seg: Segmentation, i: int) -> bool:
@@ -435,7 +436,7 @@ class _Scorer:
             text = self._text(i)
             if exact:
                 lowered = text.lower()
-                hits = sum(1 for low, e in exact if low in lowered and e.search(text))
+                hits = sum(1 for probes, e in exact if all(p in lowered for p in probes) and e.search(text))
                 if hits:
                     out[i] += EXACT_WEIGHT * (0.5 + hits / len(exact))
             if q.preserve and _contains_any(text, q.preserve):

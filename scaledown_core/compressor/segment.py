@@ -50,7 +50,8 @@ _ABBREVIATIONS = frozenset(
 )
 # an initialism with inner full stops ("M.D.", "U.S.", "e.g.", "Ph.D."): rarely the end of a sentence;
 # a time ("5 p.m.") often is
-_INITIALISM = re.compile(r"(?!(?:a|p)\.m$)(?:[a-z]{1,2}\.)+[a-z]{1,2}")
+_INITIALISM = re.compile(r"(?:[a-z]{1,2}\.)+[a-z]{1,2}")
+_TIME_BEFORE = re.compile(r"\d\s*$")
 # a full stop in CJK text needs no space after it
 _SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*\s+|[。！？]+[」』”’）)]*\s*")
 _OPENING_QUOTE = re.compile(r"[\"'“‘(\[「『]?")
@@ -276,10 +277,12 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
         cut = m.end()
         if cut >= end or not _starts_sentence(text, cut, cjk=m.group()[0] in "。！？"):
             continue
-        word = re.search(r"(\S+?)[.!?]+[\"'”’)\]]*\s+$", text[max(s, m.start() - 40) : cut])
+        window = max(s, m.start() - 40)
+        word = re.search(r"(\S+?)[.!?]+[\"'”’)\]]*\s+$", text[window:cut])
         if word and text[m.start()] == ".":
             w = word.group(1).lower().lstrip("(\"'")
-            if w in _ABBREVIATIONS or (len(w) == 1 and w.isalpha()) or _INITIALISM.fullmatch(w):
+            time_of_day = w in ("a.m", "p.m") and _TIME_BEFORE.search(text, window, window + word.start(1))
+            if w in _ABBREVIATIONS or (len(w) == 1 and w.isalpha()) or (_INITIALISM.fullmatch(w) and not time_of_day):
                 continue
         spans.append((s, m.start() + len(m.group().rstrip())))
         s = cut

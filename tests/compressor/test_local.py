@@ -220,6 +220,7 @@ def test_sentences_end_in_any_script(text: str, sentences: list[str]) -> None:
     ("The novel by J.R.R. Tolkien came out in 1954. It sold well.",
      ["The novel by J.R.R. Tolkien came out in 1954.", "It sold well."]),
     ("The shop closes at 5 p.m. The bar opens later.", ["The shop closes at 5 p.m.", "The bar opens later."]),
+    ("Mr. A.M. Smith came. He moved.", ["Mr. A.M. Smith came.", "He moved."]),
 ])
 def test_initialisms_do_not_end_a_sentence(text: str, sentences: list[str]) -> None:
     from scaledown_core.compressor.segment import segment
