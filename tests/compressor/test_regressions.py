@@ -237,6 +237,19 @@ def test_at_low_rates_the_best_documents_title_is_shown_only_when_it_is_an_alias
         assert result.metrics.compressed_prompt_tokens <= 0.1 * result.metrics.original_prompt_tokens
 
 
+def test_a_markdown_heading_the_text_repeats_is_no_alias_title() -> None:
+    from scaledown_core.compressor import local
+    from scaledown_core.compressor.segment import segment
+
+    fillers = "\n\n".join(f"## Town {n}\nTown {n} has a mill, a school and a church by the river." for n in range(12))
+    for heading, alias in (("## Setup", False), ("## Getting started", True)):
+        seg = segment(f"{heading}\nRun the setup script once to install the ferry schedule.\n\n{fillers}")
+        scores = local._Scorer(seg, local._build_query("How do I install the ferry schedule?", []),
+                               preserve_keywords=False, embed_scores=None).scores()
+        costs = [len(seg.unit_text(i).split()) for i in range(len(seg.units))]
+        assert (local._alias_title(seg, scores, costs) == {0}) is alias
+
+
 def test_untitled_paragraphs_get_no_lead_bonus_over_the_answer() -> None:
     # paragraphs of one handbook page: the answer is the second sentence of its paragraph, and a tight
     # budget must not go to the paragraph's opening sentence just for being first
