@@ -145,6 +145,13 @@ def test_kept_code_units_are_verbatim_source_lines() -> None:
     assert "def charge" in r.content
 
 
+def _lexical_scores(seg, prompt: str) -> list[float]:  # type: ignore[no-untyped-def]
+    """LocalCompressor's unit scores of ``seg`` for ``prompt``, without embeddings."""
+    from scaledown_core.compressor import local
+
+    return local._Scorer(seg, local._build_query(prompt, []), preserve_keywords=False, embed_scores=None).scores()
+
+
 def test_the_lead_sentence_of_a_prose_document_is_preferred() -> None:
     # two documents, each with one sentence naming "ferry": the first document's lead and the second's
     # third sentence match alike, and the lead wins by the lead prior (answers sit in lead sentences)
@@ -156,8 +163,7 @@ def test_the_lead_sentence_of_a_prose_document_is_preferred() -> None:
         "Island\nSheep graze on the hills. A lighthouse stands on the cape. The ferry leaves at noon."
     )
     seg = segment(context)
-    scores = local._Scorer(seg, local._build_query("When does the ferry leave?", []),
-                           preserve_keywords=False, embed_scores=None).scores()
+    scores = _lexical_scores(seg, "When does the ferry leave?")
     ferry = [i for i in range(len(seg.units)) if "ferry" in seg.unit_text(i)]
     lead, later = ferry
     assert seg.units[lead].position == 1 and seg.units[later].position == 3
@@ -176,8 +182,7 @@ def test_a_passage_cut_mid_sentence_has_no_lead_sentence() -> None:
         "Island\nThe ferry leaves at noon. Sheep graze on the hills."
     )
     seg = segment(context)
-    scores = local._Scorer(seg, local._build_query("When does the ferry leave?", []),
-                           preserve_keywords=False, embed_scores=None).scores()
+    scores = _lexical_scores(seg, "When does the ferry leave?")
     tail, lead = [i for i in range(len(seg.units)) if "ferry" in seg.unit_text(i)]
     assert seg.units[tail].position == seg.units[lead].position == 1
     order_gap = local.ORDER_PRIOR * (1 / len(seg.blocks))
@@ -191,9 +196,9 @@ def test_a_quoted_phrase_matches_with_an_ampersand_for_and() -> None:
 
     context = "Dungeon Crawl is an adventure for Tunnels or Trolls. Arena Khazan is an adventure for Tunnels & Trolls."
     seg = segment(context)
-    query = local._build_query('Which adventure is for "Tunnels and Trolls"?', [])
-    assert "Tunnels and Trolls" in query.exact
-    scores = local._Scorer(seg, query, preserve_keywords=False, embed_scores=None).scores()
+    prompt = 'Which adventure is for "Tunnels and Trolls"?'
+    assert "Tunnels and Trolls" in local._build_query(prompt, []).exact
+    scores = _lexical_scores(seg, prompt)
     assert scores[1] - scores[0] > local.EXACT_WEIGHT * 0.5
     _, pattern = local._exact_pattern("Tunnels and Trolls")
     assert pattern.search("tunnels  AND trolls") and not pattern.search("Tunnels or Trolls")
@@ -244,8 +249,7 @@ def test_a_markdown_heading_the_text_repeats_is_no_alias_title() -> None:
     fillers = "\n\n".join(f"## Town {n}\nTown {n} has a mill, a school and a church by the river." for n in range(12))
     for heading, alias in (("## Setup", False), ("## Getting started", True)):
         seg = segment(f"{heading}\nRun the setup script once to install the ferry schedule.\n\n{fillers}")
-        scores = local._Scorer(seg, local._build_query("How do I install the ferry schedule?", []),
-                               preserve_keywords=False, embed_scores=None).scores()
+        scores = _lexical_scores(seg, "How do I install the ferry schedule?")
         costs = [len(seg.unit_text(i).split()) for i in range(len(seg.units))]
         assert (local._alias_title(seg, scores, costs) == {0}) is alias
 
