@@ -49,7 +49,7 @@ _ABBREVIATIONS = frozenset(
     "dept est jan feb mar apr jun jul aug sep sept oct nov dec mt ft ave blvd hon ste vol pp".split()
 )
 # an initialism with inner full stops ("M.D.", "U.S.", "e.g.", "Ph.D."): rarely the end of a sentence;
-# a time ("5 p.m.") often is
+# a time after a number ("5 p.m.") often is
 _INITIALISM = re.compile(r"(?:[a-z]{1,2}\.)+[a-z]{1,2}")
 _TIME_BEFORE = re.compile(r"\d\s*$")
 # a full stop in CJK text needs no space after it
