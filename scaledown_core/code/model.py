@@ -90,6 +90,9 @@ class CodeUnit:
     """A module unit made only of import statements."""
     bases: tuple[str, ...] = ()
     """For a class header: the base-class expressions as written."""
+    guards: tuple[tuple[int, int], ...] = ()
+    """For a definition inside a top-level ``if``/``try``/``with``: the line ranges of the headers it sits
+    under (``if PY3:``, ``else:``), outermost first; shown with it, as a method's class line is."""
 
     def line_numbers(self) -> list[int]:
         """Every line the unit shows when shown whole, ascending."""
@@ -347,13 +350,14 @@ class _Builder:
                              "its code is kept as plain text, without functions or classes")
         return SourceFile(self.path, self.text, self.lines, self.units, {}, True, self.warnings, self.digest)
 
-    def walk_module(self, nodes: list["Node"], pieces: list[tuple[int, int, "Node"]]) -> None:
+    def walk_module(self, nodes: list["Node"], pieces: list[tuple[int, int, "Node"]],
+                    guards: tuple[tuple[int, int], ...] = ()) -> None:
         for node in nodes:
             definition = _definition(node)
             if definition is not None:
-                self.add_definition(node, definition, prefix="", parent=None)
+                self.add_definition(node, definition, prefix="", parent=None, guards=guards)
             elif node.type in _DESCEND_TYPES and self.holds_definitions(node):
-                self.walk_compound(node, pieces)
+                self.walk_compound(node, pieces, guards)
             else:
                 pieces.append((_row(node), _end_row(node), node))
 
@@ -365,8 +369,10 @@ class _Builder:
                 return True
         return False
 
-    def walk_compound(self, node: "Node", pieces: list[tuple[int, int, "Node"]]) -> None:
-        """A top-level if/try/with holding definitions: its headers are module lines, its defs units."""
+    def walk_compound(self, node: "Node", pieces: list[tuple[int, int, "Node"]],
+                      guards: tuple[tuple[int, int], ...] = ()) -> None:
+        """A top-level if/try/with holding definitions: its headers are module lines, its defs units
+        guarded by them (a def under ``else:`` by the ``if`` line and the ``else:`` line)."""
         first_body = None
         for child in node.children:
             if child.type == "block":
@@ -375,13 +381,15 @@ class _Builder:
         header_end = (_row(first_body) - 1) if first_body is not None else _end_row(node)
         if header_end >= _row(node):
             pieces.append((_row(node), header_end, node))
+            guards = guards + ((_row(node), header_end),)
         for child in node.named_children:
             if child.type == "block":
-                self.walk_module(child.named_children, pieces)
+                self.walk_module(child.named_children, pieces, guards)
             elif child.type in _CLAUSE_TYPES:
-                self.walk_compound(child, pieces)
+                self.walk_compound(child, pieces, guards)
 
-    def add_definition(self, outer: "Node", definition: "Node", prefix: str, parent: str | None) -> None:
+    def add_definition(self, outer: "Node", definition: "Node", prefix: str, parent: str | None,
+                       guards: tuple[tuple[int, int], ...] = ()) -> None:
         name_node = definition.child_by_field_name("name")
         name = self.node_text(name_node) if name_node is not None else "?"
         qualname = f"{prefix}{name}"
@@ -400,8 +408,10 @@ class _Builder:
             regions = ((start, end),)
             stmts = [s for s in (body.named_children if body is not None else []) if doc is None or s != doc]
             self.stmts[key] = _starting_below(stmts, head_end)
-            self.units.append(self.unit(key, kind, name, qualname, start, end, regions, signature,
-                                        docstring, parent, (start, head_end)))
+            unit = self.unit(key, kind, name, qualname, start, end, regions, signature, docstring, parent,
+                             (start, head_end))
+            unit.guards = guards
+            self.units.append(unit)
             return
         # class: a header unit owning the non-def lines, and one unit per method / nested class
         bases_node = definition.child_by_field_name("superclasses")
@@ -422,6 +432,7 @@ class _Builder:
         unit = self.unit(key, "class", name, qualname, start, end, regions, signature, docstring, parent,
                          (start, head_end))
         unit.bases = bases
+        unit.guards = guards
         self.units.append(unit)
 
     def build_module_units(self, pieces: list[tuple[int, int, "Node"]]) -> None:

@@ -104,6 +104,8 @@ class _Index:
     by_name: dict[str, list[int]]
     original_tokens: int
     block_terms: dict[tuple[str, int], set[str]] = field(default_factory=dict)
+    guard_units: frozenset[str] = frozenset()
+    """Module units made only of the ``if``/``else:`` lines that definitions sit under."""
 
 
 _index_cache: "OrderedDict[tuple[Any, ...], _Index]" = OrderedDict()
@@ -148,7 +150,16 @@ def _build_index(files: list[SourceFile], model: str) -> _Index:
         by_name.setdefault(u.name.lower(), []).append(i)
     unit_tokens = [_span_tokens(by_path[u.path].line_tokens, u.regions) for u in units]
     return _Index(files, CodeBase(files), units, pos, BM25([u.terms for u in units]), unit_tokens,
-                  by_path, by_line, by_name, original)
+                  by_path, by_line, by_name, original, guard_units=_guard_units(files))
+
+
+def _guard_units(files: list[SourceFile]) -> frozenset[str]:
+    out: set[str] = set()
+    for sf in files:
+        guard_lines = {n for u in sf.units for a, b in u.guards for n in range(a, b + 1)}
+        if guard_lines:
+            out.update(u.key for u in sf.units if u.kind == "module" and guard_lines.issuperset(u.line_numbers()))
+    return frozenset(out)
 
 
 def _get_index(files: list[SourceFile], model: str) -> _Index:
@@ -502,6 +513,10 @@ def _plan(index: _Index, ev: Evidence, order: list[int], scores: list[float], bu
     class_sigs: set[str] = set()
     unit_values: list[tuple[CodeUnit, float]] = []
 
+    def require_context(unit: CodeUnit) -> tuple[tuple[str, str], ...]:
+        """What is shown with ``unit``: its class line (a method) or the ``if``/``else:`` lines it sits under."""
+        return require_class(unit) + _require_guards(index, plan, unit)
+
     def require_class(unit: CodeUnit) -> tuple[tuple[str, str], ...]:
         if unit.parent is None:
             return ()
@@ -513,19 +528,21 @@ def _plan(index: _Index, ev: Evidence, order: list[int], scores: list[float], bu
             lines = list(range(cls.start_line, sig_end + 1))
             fi = index.by_path[cls.path]
             plan.lines[key] = (cls.path, lines)
-            plan.candidates.append(Candidate(key, CLASS_SIG_VALUE, _cost(fi, lines), require_class(cls)))
+            plan.candidates.append(Candidate(key, CLASS_SIG_VALUE, _cost(fi, lines), require_context(cls)))
         return (key,)
 
     for rank, i in enumerate(order):
         unit = index.units[i]
         if unit.is_import:  # shown statement by statement for the code that uses it (_import_candidates)
             continue
-        if scores[i] <= 0:
+        if unit.key in index.guard_units:  # an ``else:`` line says nothing alone; what it guards pulls it in
+            value = 0.0
+        elif scores[i] <= 0:
             value = UNRANKED_VALUE
         else:
             value = (scores[i] / best) ** VALUE_SHARPNESS / (1 + rank) ** RANK_DECAY
         fi = index.by_path[unit.path]
-        requires = require_class(unit)
+        requires = require_context(unit)
         tokens = index.unit_tokens[i]
         if tokens <= soft_cap:
             key = ("w", unit.key)
@@ -541,6 +558,22 @@ def _plan(index: _Index, ev: Evidence, order: list[int], scores: list[float], bu
         unit_values.append((unit, value))
     _import_candidates(index, plan, unit_values)
     return plan
+
+
+def _require_guards(index: _Index, plan: _Plan, unit: CodeUnit) -> tuple[tuple[str, str], ...]:
+    """Keys of the header lines ``unit`` sits under (outermost first, each requiring the one before),
+    as candidates worth nothing alone."""
+    fi = index.by_path[unit.path]
+    keys: tuple[tuple[str, str], ...] = ()
+    for a, b in unit.guards:
+        owner = index.units[fi.line_owner[a]]
+        key = ("g", f"{owner.key}:{a}")  # like an import statement: "<unit key>:<line>"
+        if key not in plan.lines:
+            lines = list(range(a, b + 1))
+            plan.lines[key] = (unit.path, lines)
+            plan.candidates.append(Candidate(key, 0.0, _cost(fi, lines), keys[-1:]))
+        keys += (key,)
+    return keys
 
 
 def _import_candidates(index: _Index, plan: _Plan, unit_values: list[tuple[CodeUnit, float]]) -> None:
@@ -598,7 +631,7 @@ def _used_imports_only(index: _Index, plan: _Plan, keys: list[tuple[str, str]]) 
     for kind, key in keys:
         if kind == "w":  # shown whole: the names the unit references
             used |= index.units[index.pos[key]].references
-        elif kind in ("p", "v"):  # shown in part: the names in the lines shown
+        elif kind in ("p", "v", "g"):  # shown in part: the names in the lines shown
             path, lines = plan.lines[(kind, key)]
             used.update(_NAME.findall(index.by_path[path].sf.text_of(lines)))
     out = []
@@ -662,7 +695,8 @@ def _spans(index: _Index, keys: list[tuple[str, str]], scores: list[float],
     for kind, key in keys:
         if kind == "f":  # a whole file: its units have keys of their own
             continue
-        ukey = key.rsplit(":", 1)[0] if kind == "i" else key  # an import statement: "<unit key>:<line>"
+        # an import statement or a guarding header: "<unit key>:<line>"
+        ukey = key.rsplit(":", 1)[0] if kind in ("i", "g") else key
         shown.setdefault(ukey, set()).update(lines[(kind, key)][1])
     spans: list[SourceSpan] = []
     for ukey, visible in shown.items():

@@ -401,3 +401,26 @@ def test_a_symlink_loop_in_a_folder_is_skipped(tmp_path: Path):
     warnings: list[str] = []
     assert [f.path for f in load_sources(tmp_path, warnings)] == ["ok.py"]
     assert any("loop.py" in w for w in warnings)
+
+
+def test_definitions_under_top_level_if_and_try_record_the_headers_they_sit_under():
+    source = textwrap.dedent("""\
+        import sys
+        if sys.version_info >= (3, 11):
+            def helper(x):
+                return x
+        else:
+            def helper(x):
+                return x + 1
+        try:
+            from fast import speedy
+        except ImportError:
+            class speedy:
+                def go(self):
+                    pass
+        """)
+    units = {(u.qualname, u.start_line): u for u in parse_source(source).units}
+    assert units[("helper", 3)].guards == ((2, 2),)
+    assert units[("helper", 6)].guards == ((2, 2), (5, 5))  # the `if` line and the `else:` line
+    assert units[("speedy", 11)].guards == ((8, 8), (10, 10))
+    assert units[("speedy.go", 12)].guards == ()  # a method is shown with its class, the class with its guards

@@ -623,3 +623,38 @@ def test_part_of_the_best_unit_beats_unrelated_small_ones() -> None:
     assert shown[0] == "def send_email(addr, body):" and "    return smtp.send(addr, message)" in shown
     assert "func_" not in result.content and count_tokens(result.content) <= 30
     assert [s.name for s in result.metrics.spans] == ["send_email"]
+
+
+GUARDED = '''import sys
+if sys.version_info >= (3, 11):
+    def helper(x):
+        return x
+else:
+    def helper(x):
+        return x + 1
+
+if sys.platform == "win32":
+    def other():
+        pass
+else:
+    def other():
+        return 2
+
+class A:
+    def meth(self):
+        return helper(3)
+'''
+
+
+@pytest.mark.parametrize("budget", [25, 40, 60, 80, 200])
+def test_a_definition_is_shown_under_the_if_and_else_lines_it_sits_under(budget: int) -> None:
+    result = HasteOptimizer().optimize(context=GUARDED, query="meth calls helper", max_tokens=budget)
+    lines = result.content.splitlines()
+    assert count_tokens(result.content) <= budget
+    for n, line in enumerate(lines):
+        if line == "    def helper(x):":  # under its `if` line, or under `else:` with the `if` line above
+            above = [x for x in lines[:n] if not x.startswith((" ", "#"))]
+            assert above and above[-1] in ("if sys.version_info >= (3, 11):", "else:")
+            assert "if sys.version_info >= (3, 11):" in above
+        if line == "else:":  # never alone: a definition of its own follows
+            assert lines[n + 1].startswith("    def ")
