@@ -85,7 +85,8 @@ class CodeUnit:
     calls: list[str] = field(default_factory=list)
     """Raw callee expressions in source order, distinct: ``foo``, ``self.bar``, ``mod.baz``."""
     references: frozenset[str] = frozenset()
-    """Every identifier the unit's text uses (names, attribute parts)."""
+    """The names the unit's text uses: identifiers and the first part of each dotted name (``x.copy()``
+    uses ``x``, not ``copy``: an ``import copy`` is not what it needs)."""
     is_import: bool = False
     """A module unit made only of import statements."""
     bases: tuple[str, ...] = ()
@@ -502,7 +503,7 @@ class _Builder:
             unit_terms.extend(text_terms(qualname))
         return CodeUnit(key=key, path=self.path, kind=kind, name=name, qualname=qualname, start_line=start,
                         end_line=end, regions=regions, text=text, signature=signature, docstring=docstring,
-                        parent=parent, head=head, terms=unit_terms, references=_identifiers(found))
+                        parent=parent, head=head, terms=unit_terms, references=names_used(found))
 
     # ----------------------------------------------------------------- calls and imports
     def run_query(self, root: "Node") -> tuple[dict[str, str], list[tuple[int, str]]]:
@@ -564,18 +565,10 @@ class _Builder:
                 unit.calls.append(callee)
 
 
-def _identifiers(text_words: list[str]) -> frozenset[str]:
-    """Every identifier among the :func:`~scaledown_core.retrieval.text.words` of a text.
-
-    The same set as every ``[A-Za-z_][A-Za-z0-9_]*`` match in the text: a word is a run of such
-    identifiers joined by dots, or a number, and a number never ends inside an identifier.
-    """
-    distinct = set(text_words)
-    found = {w for w in distinct if "." not in w and not w[0].isdigit()}
-    for w in distinct:
-        if "." in w and not w[0].isdigit():
-            found.update(w.split("."))
-    return frozenset(found)
+def names_used(text_words: list[str]) -> frozenset[str]:
+    """The names a text uses, from its :func:`~scaledown_core.retrieval.text.words`: each identifier
+    and the first part of each dotted name (an attribute is no use of a module-level name)."""
+    return frozenset(w.split(".", 1)[0] for w in set(text_words) if not w[0].isdigit())
 
 
 def _join(module: str, name: str) -> str:

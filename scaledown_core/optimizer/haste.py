@@ -22,11 +22,11 @@ from itertools import accumulate
 from typing import Any
 
 from ..code import CodeBase, CodeUnit, SourceFile, render, shown_text, unit_lines
-from ..code.model import Block
+from ..code.model import Block, names_used
 from ..exceptions import OptimizerError
 from ..retrieval.bm25 import BM25
 from ..retrieval.packer import Candidate, pack
-from ..retrieval.text import split_identifier, terms as text_terms
+from ..retrieval.text import split_identifier, terms as text_terms, words as text_words
 from ..tokens import get_counter
 from ..types import OptimizationMetrics, OptimizedContext, SourceSpan
 from ._evidence import Evidence, read_query
@@ -622,9 +622,6 @@ def _refill(plan: _Plan, keys: list[tuple[str, str]], budget: int, measure: Any)
     return chosen
 
 
-_NAME = re.compile(r"[A-Za-z_]\w*")
-
-
 def _used_imports_only(index: _Index, plan: _Plan, keys: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """``keys`` without the imports that no code shown uses (a class line or a comment uses none)."""
     used: set[str] = set()
@@ -633,7 +630,7 @@ def _used_imports_only(index: _Index, plan: _Plan, keys: list[tuple[str, str]]) 
             used |= index.units[index.pos[key]].references
         elif kind in ("p", "v", "g"):  # shown in part: the names in the lines shown
             path, lines = plan.lines[(kind, key)]
-            used.update(_NAME.findall(index.by_path[path].sf.text_of(lines)))
+            used |= names_used(text_words(index.by_path[path].sf.text_of(lines)))
     out = []
     for kind, key in keys:
         if kind == "i":

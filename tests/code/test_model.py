@@ -158,6 +158,7 @@ def test_terms_calls_references(sample):
     assert compute.calls == ["self.shared", "top", "sibling.run"]
     assert {"shared", "compute", "widget"} <= set(compute.terms)
     assert "sibling" in compute.references
+    assert "run" not in compute.references  # `sibling.run()` uses `sibling`, not a name `run`
     top = _unit(sample, "top")
     assert "os.path.join" in top.calls and "h" in top.calls
 

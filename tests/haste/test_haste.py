@@ -658,3 +658,14 @@ def test_a_definition_is_shown_under_the_if_and_else_lines_it_sits_under(budget:
             assert "if sys.version_info >= (3, 11):" in above
         if line == "else:":  # never alone: a definition of its own follows
             assert lines[n + 1].startswith("    def ")
+
+
+def test_an_attribute_of_the_same_name_is_no_use_of_an_import() -> None:
+    # `params.copy()` does not use `import copy`; `json.dumps` uses `import json`
+    source = ("import copy\nimport json\n\n\ndef dump(params):\n    body = params.copy()\n    return json.dumps(body)\n"
+              "\n\ndef clone(x):\n    return copy.deepcopy(x)\n\n\n"
+              "def unrelated_function_with_a_long_name(a, b, c):\n    return a + b + c\n")
+    for budget in (25, 35):
+        content = HasteOptimizer().optimize(context=source, query="dump params body", max_tokens=budget).content
+        assert "def dump(params):" in content and "import json" in content
+        assert "import copy" not in content
