@@ -17,8 +17,10 @@ _NO_PATH: tuple[Any, ...] = (None, "", [])
 def check_arguments(context: Any, query: Any, file_path: Any, max_tokens: Any,
                     default_budget: int | None, context_path: Any = None) -> int | None:
     """The budget to use (``default_budget`` when ``max_tokens`` is None); misuse raises ValueError/TypeError."""
-    if query is None or not isinstance(query, str):
+    if query is None:
         raise ValueError("query is required: pass the question or issue text the code should answer")
+    if not isinstance(query, str):
+        raise TypeError(f"query must be a string; got {type(query).__name__}")
     if not query.strip():
         raise ValueError("query must be a non-empty string")
     if not isinstance(context, str):
@@ -53,6 +55,9 @@ def load_inputs(context: str, file_path: Any, warnings: list[str], context_path:
     warnings go to ``warnings``."""
     if file_path in _NO_PATH:
         files = _context_sources(context, context_path)
+        if not files:
+            warnings.append("no source: context is empty and no file_path was given" if not context
+                            else "no source: context is blank and no file_path was given")
     else:
         files = load_sources(file_path, warnings)
     for sf in files:

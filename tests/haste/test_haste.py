@@ -324,6 +324,12 @@ def test_query_is_required(query: object) -> None:
         HasteOptimizer().optimize(context="def f():\n    pass\n", query=query)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("query", [b"parse", 3, ["parse"]])
+def test_a_query_that_is_not_text_is_a_type_error(query: object) -> None:
+    with pytest.raises(TypeError, match="query must be a string"):
+        HasteOptimizer().optimize(context="def f():\n    pass\n", query=query)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("bad, error", [(0, ValueError), (-5, ValueError), (True, TypeError), ("100", TypeError)])
 def test_max_tokens_validated(bad: object, error: type) -> None:
     with pytest.raises(error):
@@ -388,6 +394,14 @@ def test_empty_source_gives_empty_result(tmp_path: Path) -> None:
                    HasteOptimizer().optimize(context="", query="anything")):
         assert result.content == ""
         assert result.metrics.optimized_tokens == 0 and result.spans == []
+
+
+
+@pytest.mark.parametrize("file_path", [None, "", []])
+def test_no_source_at_all_is_said(file_path: object) -> None:
+    # no path and an empty context: an empty result, and a warning that there was nothing to read
+    result = HasteOptimizer().optimize(context="", query="anything", file_path=file_path)
+    assert result.content == "" and any("no source" in w for w in result.metrics.warnings)
 
 
 def test_unknown_keyword_is_reported() -> None:
