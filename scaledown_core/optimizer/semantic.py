@@ -291,6 +291,15 @@ def _class_line(sf: SourceFile, unit: CodeUnit) -> tuple[Key, list[int]] | None:
     return (CLASS_LINE, parent.key), list(range(first, first + parent.signature.count("\n") + 1))
 
 
+def _context_lines(sf: SourceFile, fi: int, unit: CodeUnit) -> list[tuple[Key, list[int]]]:
+    """What ``unit`` is shown inside: the ``if``/``else:`` lines it (or its class) sits under, then its
+    class line; worth nothing alone."""
+    cls = _class_line(sf, unit)
+    holder = sf.by_key.get(unit.parent) if cls is not None and unit.parent else unit
+    guards = [((CLASS_LINE, f"{fi}:{a}"), list(range(a, b + 1))) for a, b in (holder.guards if holder else ())]
+    return guards + ([cls] if cls is not None else [])
+
+
 class SemanticOptimizer:
     """Selects the code units nearest in meaning to a query, under a token budget.
 
@@ -485,13 +494,11 @@ def _plan(index: _Index, top: list[int], scores: list[float], best: list[int]) -
         sf = index.file_of[ui]
         fi = fi_of[id(sf)]
         requires: tuple[Key, ...] = ()
-        cls = _class_line(sf, unit)
-        if cls is not None:
-            ckey, clines = cls
+        for ckey, clines in _context_lines(sf, fi, unit):
             if ckey not in plan.lines:
                 plan.lines[ckey] = (fi, clines)
                 plan.candidates.append(Candidate(ckey, 0.0, _approx(sf, clines), group=None))
-            requires = (ckey,)
+            requires += (ckey,)
         whole = unit.line_numbers()
         cost = _approx(sf, whole)
         # similarity is poorly calibrated across units, so rank decides: value per token falls with

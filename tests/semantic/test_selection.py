@@ -42,6 +42,18 @@ def test_a_method_is_shown_inside_its_class(fake, billing_source: str) -> None:
     assert lines.index("class Invoice:") < lines.index("    def add_tax(self, rate: float = TAX_RATE) -> None:")
 
 
+def test_a_definition_is_shown_under_the_if_and_else_lines_it_sits_under(fake) -> None:
+    source = ("import sys\nif sys.version_info >= (3, 11):\n    def helper(x):\n        return x\n"
+              "else:\n    def helper(x):\n        return x + 1\n\n"
+              "try:\n    from fast import speedy\nexcept ImportError:\n    class speedy:\n"
+              "        def go(self):\n            return 'refund'\n")
+    result = SemanticOptimizer(embedder=fake, top_k=1).optimize(context=source, query="refund")
+    assert _names(result.spans) == ["speedy.go"]
+    lines = result.content.splitlines()
+    order = [lines.index(x) for x in ("try:", "except ImportError:", "    class speedy:", "        def go(self):")]
+    assert order == sorted(order)
+
+
 def test_long_units_are_split_not_truncated(make_fake) -> None:
     filler = "\n".join(f"    step_{i} = amount + {i}" for i in range(60))
     source = (
