@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import operator
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -207,6 +208,9 @@ def clear_cache() -> None:
         _cache.clear()
 
 
+_BARE_CR = re.compile(r"\r(?!\n)")
+
+
 def parse_source(text: str, path: str | None = None, warnings: list[str] | None = None) -> SourceFile:
     """Parse ``text`` (the source of ``path``, if any) into a :class:`SourceFile`.
 
@@ -215,6 +219,8 @@ def parse_source(text: str, path: str | None = None, warnings: list[str] | None 
     """
     if not isinstance(text, str):
         raise TypeError(f"source text must be str, got {type(text).__name__}")
+    if "\r" in text:  # Python ends lines at \r too (old Mac files); tree-sitter reads only \n and \r\n
+        text = _BARE_CR.sub("\n", text)
     digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
     key = (path, digest)
     with _cache_lock:

@@ -425,3 +425,13 @@ def test_definitions_under_top_level_if_and_try_record_the_headers_they_sit_unde
     assert units[("helper", 6)].guards == ((2, 2), (5, 5))  # the `if` line and the `else:` line
     assert units[("speedy", 11)].guards == ((8, 8), (10, 10))
     assert units[("speedy.go", 12)].guards == ()  # a method is shown with its class, the class with its guards
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_any_python_line_ending_gives_the_same_units(newline: str):
+    # Python ends lines at \r\n and at a bare \r (old Mac files) as at \n
+    source = "import os\n\n\ndef top(x):\n    return os.path.join(x)\n\n\nclass K:\n    def m(self):\n        return 1\n"
+    plain = parse_source(source)
+    other = parse_source(source.replace("\n", newline))
+    assert not other.has_syntax_errors
+    assert [(u.qualname, u.regions) for u in other.units] == [(u.qualname, u.regions) for u in plain.units]
