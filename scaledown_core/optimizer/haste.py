@@ -154,6 +154,7 @@ def _build_index(files: list[SourceFile], model: str) -> _Index:
 
 
 def _guard_units(files: list[SourceFile]) -> frozenset[str]:
+    """Keys of the module units made only of lines that definitions sit under (``if PY3:``, ``else:``)."""
     out: set[str] = set()
     for sf in files:
         guard_lines = {n for u in sf.units for a, b in u.guards for n in range(a, b + 1)}
