@@ -28,7 +28,7 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence, Union
+from typing import Any, Sequence
 
 from ..retrieval import BM25, Candidate, pack, query_terms, terms
 from ..retrieval.text import STOPWORDS
@@ -39,8 +39,6 @@ from .segment import ELISION, Segmentation, segment
 
 __all__ = ["LocalCompressor"]
 
-Titled = Union[bool, frozenset[int]]
-"""Whose prose titles are shown: every block's (True), none (False) or these blocks'."""
 
 logger = logging.getLogger(__name__)
 
@@ -257,11 +255,11 @@ def _repeated_sentences(seg: Segmentation, scores: list[float]) -> set[int]:
 _ELISION_LINES = frozenset({"# ...", "...", "…", "# …"})
 
 
-def _requirements(seg: Segmentation, i: int, titled: Titled) -> tuple[int, ...]:
+def _requirements(seg: Segmentation, i: int, titled: frozenset[int]) -> tuple[int, ...]:
     """The units shown whenever unit ``i`` is: its block's header (a prose title only when its block
-    is ``titled``), a fence's closing line, a method's class header or a nested item's parent."""
+    is in ``titled``), a fence's closing line, a method's class header or a nested item's parent."""
     block = seg.blocks[seg.units[i].block]
-    shown = titled is True or (titled is not False and block.index in titled) or block.kind != "prose"
+    shown = block.index in titled or block.kind != "prose"
     requires = (block.header,) if block.header is not None and block.header != i and shown else ()
     if block.closer is not None and i not in (block.closer, block.header):
         requires += (block.closer,)
@@ -579,7 +577,8 @@ class LocalCompressor:
         if n_context <= budget:
             content, kept = context, list(range(len(seg.units)))
         else:
-            titles: Titled = chosen_rate > TITLES_MIN_RATE or _alias_title(seg, scores, costs)
+            titles = frozenset(range(len(seg.blocks))) if chosen_rate > TITLES_MIN_RATE \
+                else _alias_title(seg, scores, costs)
             kept = self._select(seg, scores, costs, budget, titles=titles)
             top = max(range(len(seg.units)), key=scores.__getitem__, default=None)
             if budget > 0 and top is not None and top not in kept:
@@ -673,7 +672,7 @@ class LocalCompressor:
         empty = root.opener + ("}" if root.opener == "{" else "]")
         return empty if self.counter.count(empty) <= budget else ""
 
-    def _select_parts(self, seg: Segmentation, scores: list[float], budget: int, titles: Titled, best: int,
+    def _select_parts(self, seg: Segmentation, scores: list[float], budget: int, titles: frozenset[int], best: int,
                       warnings: list[str]) -> list[int]:
         """The selection from ``seg`` refined into pieces, and a warning of what became of unit ``best``
         (its index before the refinement)."""
@@ -690,7 +689,7 @@ class LocalCompressor:
         return kept
 
     def _best_unit_alone(self, seg: Segmentation, scores: list[float], costs: list[int], budget: int,
-                         titles: Titled, top: int, kept: list[int], warnings: list[str]) -> list[int]:
+                         titles: frozenset[int], top: int, kept: list[int], warnings: list[str]) -> list[int]:
         """``kept``, or a selection with the best unit shown without what it is shown with (a title,
         fences, a parent item) when the budget holds it alone but not with them."""
         needs = _requirements(seg, top, titles)
@@ -706,7 +705,7 @@ class LocalCompressor:
         return alone
 
     def _select(self, seg: Segmentation, scores: list[float], costs: list[int], budget: int,
-                titles: Titled = True, alone: int | None = None) -> list[int]:
+                titles: frozenset[int], alone: int | None = None) -> list[int]:
         """The units to keep; ``alone``: a unit selected without what it is otherwise shown with."""
         # estimates are bare unit tokens; separators and markers are paid for by the exact measure
         sep_cost = 0
