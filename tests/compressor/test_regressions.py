@@ -189,6 +189,34 @@ def test_a_passage_cut_mid_sentence_has_no_lead_sentence() -> None:
     assert abs(scores[lead] - scores[tail] - local.LEAD_PRIOR + order_gap) < 1e-9
 
 
+def test_the_sentence_after_the_best_one_continues_its_subject() -> None:
+    # the answer follows the definition of what is asked about and shares no word with the question
+    # but "the", while ten other documents say "medals"
+    from scaledown_core import LocalCompressor
+    from scaledown_core.compressor import local
+    from scaledown_core.compressor.segment import segment
+
+    fillers = "\n\n".join(
+        f"Winter festival {n}\nThe winter festival of town {n} awards medals to skaters every year. "
+        f"Its skating rink opens in December and closes in March." for n in range(10))
+    context = ("1924 Winter Olympics\nThe 1924 Winter Olympics were a multi-sport event held in Chamonix, "
+               "France, from 25 January to 5 February 1924. Norway topped the table with seventeen in total. "
+               "Finland came second. The games were later recognised as the first Winter Olympics.\n\n" + fillers)
+    question = "Who won the most medals at the 1924 Winter Olympics?"
+    seg = segment(context)
+    scores = _lexical_scores(seg, question)
+    best = max(range(len(seg.units)), key=scores.__getitem__)
+    assert seg.unit_text(best).startswith("The 1924 Winter Olympics were")
+    assert seg.unit_text(best + 1).startswith("Norway topped")
+    assert scores[best + 1] >= local.CONTINUATION_SHARE * scores[best] - 1e-9
+    # only the best sentence's successor: the one after it keeps its own score
+    assert scores[best + 2] < local.CONTINUATION_SHARE * scores[best]
+
+    result = LocalCompressor(rate=0.2).compress(context, question)
+    assert "Norway topped the table with seventeen in total." in result.content
+    assert result.metrics.compressed_prompt_tokens <= 0.2 * result.metrics.original_prompt_tokens
+
+
 def test_a_quoted_phrase_matches_with_an_ampersand_for_and() -> None:
     # "Tunnels and Trolls" in the prompt is the game the context writes "Tunnels & Trolls"
     from scaledown_core.compressor import local
