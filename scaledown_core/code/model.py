@@ -100,6 +100,11 @@ class CodeUnit:
         """Every line the unit shows when shown whole, ascending."""
         return [n for a, b in self.regions for n in range(a, b + 1)]
 
+    def signature_lines(self) -> list[int]:
+        """The lines of the signature, decorators included: for a class, the lines a method of it is
+        shown under when the class is not shown whole."""
+        return list(range(self.start_line, self.start_line + self.signature.count("\n") + 1))
+
     @property
     def n_lines(self) -> int:
         return sum(b - a + 1 for a, b in self.regions)

@@ -525,8 +525,7 @@ def _plan(index: _Index, ev: Evidence, order: list[int], scores: list[float], bu
         key = ("c", cls.key)
         if cls.key not in class_sigs:
             class_sigs.add(cls.key)
-            sig_end = cls.start_line + max(0, cls.signature.count("\n"))
-            lines = list(range(cls.start_line, sig_end + 1))
+            lines = cls.signature_lines()
             fi = index.by_path[cls.path]
             plan.lines[key] = (cls.path, lines)
             plan.candidates.append(Candidate(key, CLASS_SIG_VALUE, _cost(fi, lines), require_context(cls)))

@@ -287,8 +287,7 @@ def _class_line(sf: SourceFile, unit: CodeUnit) -> tuple[Key, list[int]] | None:
     parent = sf.by_key.get(unit.parent)
     if parent is None:
         return None
-    first = parent.head[0]
-    return (CLASS_LINE, parent.key), list(range(first, first + parent.signature.count("\n") + 1))
+    return (CLASS_LINE, parent.key), parent.signature_lines()
 
 
 def _context_lines(sf: SourceFile, fi: int, unit: CodeUnit) -> list[tuple[Key, list[int]]]:

@@ -110,6 +110,17 @@ def test_spans_include_decorators_and_are_one_based(sample):
     assert top.signature == "@decorate\ndef top(x):"
 
 
+def test_signature_lines_are_decorators_and_a_multi_line_class_line() -> None:
+    # what a method is shown under when its class is not shown whole
+    source = "@dataclass(\n    frozen=True)\nclass A(\n        Base):\n    \"\"\"Doc.\"\"\"\n\n    def m(self):\n        return 1\n"
+    sf = parse_source(source, None)
+    cls = next(u for u in sf.units if u.kind == "class")
+    assert [sf.lines[n - 1] for n in cls.signature_lines()] == ["@dataclass(", "    frozen=True)", "class A(",
+                                                                 "        Base):"]
+    method = next(u for u in sf.units if u.kind == "method")
+    assert method.signature_lines() == [7]
+
+
 def test_class_header_owns_attributes_not_methods(sample):
     widget = _unit(sample, "Widget")
     shown = widget.text
