@@ -340,6 +340,19 @@ def _contains_any(haystack: str, needles: Sequence[str]) -> bool:
     return any(n in haystack for n in needles)
 
 
+def _labelled_text(seg: Segmentation, i: int) -> str:
+    """Unit ``i``'s text under its label (a code unit's qualified name: ``Client.charge``), if any."""
+    label = seg.labels.get(i)
+    return f"{label}\n{seg.unit_text(i)}" if label else seg.unit_text(i)
+
+
+def _preserved_units(seg: Segmentation, query: _Query) -> frozenset[int]:
+    """The units holding one of ``preserve_words``."""
+    if not query.preserve:
+        return frozenset()
+    return frozenset(i for i in range(len(seg.units)) if _contains_any(_labelled_text(seg, i), query.preserve))
+
+
 class _Scorer:
     """Unit scores of one segmentation against one query."""
 
@@ -356,8 +369,7 @@ class _Scorer:
         self.block_terms = [self._block_terms(b.index) for b in seg.blocks]
 
     def _text(self, i: int) -> str:
-        label = self.seg.labels.get(i)
-        return f"{label}\n{self.seg.unit_text(i)}" if label else self.seg.unit_text(i)
+        return _labelled_text(self.seg, i)
 
     def _block_terms(self, b: int) -> list[str]:
         block = self.seg.blocks[b]
@@ -391,7 +403,12 @@ class _Scorer:
             score = UNIT_WEIGHT * unit_rel[i] + BLOCK_WEIGHT * block_rel[u.block]
             score += ORDER_PRIOR * (1.0 - u.block / nblocks) + (lead if first_body else 0.0)
             out.append(score * HEADER_VALUE if u.kind == "header" else score)
-        return self._continue_best(self._show_best_documents(out, block_rel))
+        out = self._continue_best(self._show_best_documents(out, block_rel))
+        # last: a preserved unit is kept first, but what is raised relative to the best unit is raised
+        # by relevance to the prompt, not by holding a word the caller wants kept
+        for i in _preserved_units(seg, q):
+            out[i] += PRESERVE_WEIGHT
+        return out
 
     def _continue_best(self, scores: list[float]) -> list[float]:
         """Raise the sentence that follows the best sentence in its document to ``CONTINUATION_SHARE`` of it."""
@@ -458,8 +475,6 @@ class _Scorer:
                 hits = sum(1 for probes, e in exact if all(p in lowered for p in probes) and e.search(text))
                 if hits:
                     out[i] += EXACT_WEIGHT * (0.5 + hits / len(exact))
-            if q.preserve and _contains_any(text, q.preserve):
-                out[i] += PRESERVE_WEIGHT
             if self.preserve_keywords and qset.intersection(self.unit_terms[i]):
                 out[i] += KEYWORD_WEIGHT
 
@@ -590,7 +605,8 @@ class LocalCompressor:
         scores, embed, lookup = self._scores(seg, query, prompt, warnings)
         costs = self.counter.count_many([seg.unit_text(i) for i in range(len(seg.units))])
 
-        chosen_rate = self._auto_rate(seg, scores, costs, n_context) if rate == "auto" else float(rate)
+        chosen_rate = self._auto_rate(seg, scores, costs, n_context, _preserved_units(seg, query)) \
+            if rate == "auto" else float(rate)
         budget = math.floor(chosen_rate * n_context)
         if ceiling is not None:
             budget = min(budget, ceiling)
@@ -671,15 +687,17 @@ class LocalCompressor:
             return max_tokens
         return max(0, max_tokens - self.counter.count(suffix))
 
-    def _auto_rate(self, seg: Segmentation, scores: list[float], costs: list[int], n_context: int) -> float:
-        """The share of tokens in units scoring at least ``AUTO_RELEVANCE`` of the best, bounded."""
+    def _auto_rate(self, seg: Segmentation, scores: list[float], costs: list[int], n_context: int,
+                   preserved: frozenset[int]) -> float:
+        """The share of tokens in the preserved units and the units scoring at least ``AUTO_RELEVANCE``
+        of the best other one, bounded."""
         if not scores or n_context == 0:
             return 1.0
-        body = [i for i, u in enumerate(seg.units) if u.kind != "header"]
+        body = [i for i, u in enumerate(seg.units) if u.kind != "header" and i not in preserved]
         top = max((scores[i] for i in body), default=0.0)
-        if top <= 0:
+        if top <= 0 and not preserved:
             return AUTO_MIN_RATE
-        relevant = [i for i in body if scores[i] >= AUTO_RELEVANCE * top]
+        relevant = [i for i in body if top > 0 and scores[i] >= AUTO_RELEVANCE * top] + sorted(preserved)
         headers = {seg.blocks[seg.units[i].block].header for i in relevant} - {None}
         kept = sum(costs[i] for i in relevant) + sum(costs[h] for h in headers if h is not None)
         share = kept * 1.15 / n_context  # room for separators and markers

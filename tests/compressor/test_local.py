@@ -131,6 +131,39 @@ def test_preserve_words_units_are_kept_first() -> None:
     assert r.metrics.extra["warnings"] == []
 
 
+HARBOUR = "\n\n".join([
+    "Harbour\nThe ferry to the island leaves at noon every day. Gulls circle the pier. Nets dry in the sun.",
+    "Island\nSheep graze on the hills of the island. A lighthouse stands on the cape. Code word: PELICAN. "
+    "The keeper paints it white.",
+    "Bakery\nThe bakery opens at six. Its rye bread sells out by nine. The baker is called Anna.",
+    "Market\nThe market sells fish and apples. Stalls close at two. Prices rise in winter.",
+])
+HARBOUR_Q = "When does the ferry to the island leave?"
+
+
+def test_preserve_words_do_not_change_how_the_rest_ranks() -> None:
+    # a preserved unit is kept first; it must not pass for the best answer to the prompt, whose
+    # neighbours and runner-up documents are raised relative to it
+    from scaledown_core.compressor import local
+    from scaledown_core.compressor.segment import segment
+
+    seg = segment(HARBOUR)
+    plain, preserved = (local._Scorer(seg, local._build_query(HARBOUR_Q, words), preserve_keywords=False,
+                                      embed_scores=None).scores() for words in ([], ["PELICAN"]))
+    pelican = next(i for i in range(len(seg.units)) if "PELICAN" in seg.unit_text(i))
+    assert preserved[pelican] == pytest.approx(plain[pelican] + local.PRESERVE_WEIGHT)
+    assert [s for i, s in enumerate(preserved) if i != pelican] == [s for i, s in enumerate(plain) if i != pelican]
+
+
+def test_auto_rate_keeps_what_is_relevant_and_the_preserved_units() -> None:
+    plain = LocalCompressor(rate="auto").compress(HARBOUR, HARBOUR_Q)
+    kept = LocalCompressor(rate="auto", preserve_words=["PELICAN"]).compress(HARBOUR, HARBOUR_Q)
+    assert "Code word: PELICAN." in kept.content and "PELICAN" not in plain.content
+    sentences = [s.strip() for s in re.split(r"(?<=\.)\s", plain.content) if s.strip().endswith(".")]
+    assert sentences and all(s in kept.content for s in sentences)
+    assert kept.metrics.rate > plain.metrics.rate
+
+
 def test_prompt_identifiers_win() -> None:
     context = " ".join(f"Order ORD-{i:05d} shipped to warehouse {i % 7}." for i in range(200))
     r = LocalCompressor(rate=0.05).compress(context, "Where did order ORD-00137 ship?")
