@@ -411,14 +411,19 @@ class _Scorer:
         return out
 
     def _continue_best(self, scores: list[float]) -> list[float]:
-        """Raise the sentence that follows the best sentence in its document to ``CONTINUATION_SHARE`` of it."""
-        units = self.seg.units
+        """Raise the sentence that follows the best sentence in its document to ``CONTINUATION_SHARE`` of it.
+
+        Whole sentences only: the piece after the best piece of a sentence cut to fit a small budget
+        is a fragment of the same sentence, not what the text says next.
+        """
+        units, pieces = self.seg.units, self.seg.part_of
         sentences = [i for i, u in enumerate(units) if u.kind == "sentence"]
         if not sentences:
             return scores
         best = max(sentences, key=lambda i: (scores[i], -i))
         after = best + 1
-        if after >= len(units) or units[after].kind != "sentence" or units[after].block != units[best].block:
+        if (after >= len(units) or units[after].kind != "sentence" or units[after].block != units[best].block
+                or best in pieces or after in pieces):
             return scores
         out = list(scores)
         out[after] = max(out[after], CONTINUATION_SHARE * scores[best])

@@ -52,12 +52,15 @@ _ABBREVIATIONS = frozenset(
 # a time after a number ("5 p.m.") often is
 _INITIALISM = re.compile(r"(?:[a-z]{1,2}\.)+[a-z]{1,2}")
 _TIME_BEFORE = re.compile(r"\d\s*$")
-# a full stop in CJK text needs no space after it
-_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*\s+|[。！？]+[」』”’）)]*\s*")
+# A full stop in CJK text needs no space after it. A run of marks matches only from its first mark:
+# tried from inside a long run that fails ("!!!...x"), each match would rescan the rest of the run.
+_SENTENCE_END = re.compile(r"(?<![.!?])[.!?]+[\"'”’)\]]*\s+|(?<![。！？])[。！？]+[」』”’）)]*\s*")
 _OPENING_QUOTE = re.compile(r"[\"'“‘(\[「『]?")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+\S")
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
-_TABLE_SEPARATOR = re.compile(r"^\s*\|?[\s:|-]*-[\s:|-]*\|?\s*$")
+# A separator row ("|---|:--:|") is made of these and has a dash; one class, so no backtracking between
+# adjacent runs of it on a long line that is not one.
+_TABLE_SEPARATOR_CHARS = re.compile(r"[\s:|-]*")
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+\S")
 _DOC_LABEL = re.compile(r"\s*(?:Document|Doc|Passage|Source|Title)\s*[\[(:#]?\s*\d*[\])]?\s*(?:\(Title:[^\n]*?\)(?=[\s:]))?:?")
 _CODE_HINT = re.compile(
@@ -278,8 +281,9 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
         if cut >= end or not _starts_sentence(text, cut, cjk=m.group()[0] in "。！？"):
             continue
         window = max(s, m.start() - 40)
-        word = re.search(r"(\S+?)[.!?]+[\"'”’)\]]*\s+$", text[window:cut])
-        if word and text[m.start()] == ".":
+        # only a full stop can end an abbreviation (searched for no other mark: a CJK run is all \S)
+        word = re.search(r"(\S+?)[.!?]+[\"'”’)\]]*\s+$", text[window:cut]) if text[m.start()] == "." else None
+        if word:
             w = word.group(1).lower().lstrip("(\"'")
             time_of_day = w in ("a.m", "p.m") and _TIME_BEFORE.search(text, window, window + word.start(1))
             if w in _ABBREVIATIONS or (len(w) == 1 and w.isalpha()) or (_INITIALISM.fullmatch(w) and not time_of_day):
@@ -291,8 +295,9 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
 
 
 _CUTTABLE = frozenset({"sentence", "item", "row", "line"})
-# Latin punctuation ends a clause only before a space: "3.14", "1,234" and "a:b" are never cut.
-_CLAUSE_END = re.compile(r"[,;:.!?]+[\"'”’)\]]*\s+|[，、；：。！？]+[」』”’）)]*\s*")
+# Latin punctuation ends a clause only before a space: "3.14", "1,234" and "a:b" are never cut. Matched
+# from the first mark of a run only, as _SENTENCE_END.
+_CLAUSE_END = re.compile(r"(?<![,;:.!?])[,;:.!?]+[\"'”’)\]]*\s+|(?<![，、；：。！？])[，、；：。！？]+[」』”’）)]*\s*")
 _SPACE = re.compile(r"\s+")
 _NUMBER_CHAR = re.compile(r"[\d.,]")
 
@@ -599,6 +604,10 @@ def _hard_wrapped(lines: list[str]) -> bool:
         any(ln.lstrip()[:1].isalpha() and ln.lstrip()[:1].islower() for ln in lines[1:])
 
 
+def _is_table_separator(line: str) -> bool:
+    return "-" in line and _TABLE_SEPARATOR_CHARS.fullmatch(line) is not None
+
+
 def _structured_block(b: _Builder, start: int, end: int, kind: BlockKind,
                       pending_header: tuple[int, int] | None) -> None:
     text = b.text
@@ -606,7 +615,7 @@ def _structured_block(b: _Builder, start: int, end: int, kind: BlockKind,
     lines = _line_spans(text, start, end)
     head_end = None  # where the block's own header lines end: a table's column names and separator,
     closer = None    # a code fence's opening line; and the fence's closing line
-    if kind == "table" and len(lines) > 2 and _TABLE_SEPARATOR.match(text[lines[1][0] : lines[1][1]]):
+    if kind == "table" and len(lines) > 2 and _is_table_separator(text[lines[1][0] : lines[1][1]]):
         head_end, lines = lines[1][1], lines[2:]
     elif kind == "code" and _FENCE.match(text[lines[0][0] : lines[0][1]]):
         head_end, lines = lines[0][1], lines[1:]

@@ -217,6 +217,20 @@ def test_the_sentence_after_the_best_one_continues_its_subject() -> None:
     assert result.metrics.compressed_prompt_tokens <= 0.2 * result.metrics.original_prompt_tokens
 
 
+def test_a_sentence_cut_into_pieces_gets_no_continuation_of_its_best_piece() -> None:
+    # a budget that holds no whole sentence: the piece after the best piece is a fragment of the same
+    # sentence, and raising it pushed out the piece that answers
+    from scaledown_core import LocalCompressor
+
+    context = ("Norway won the most medals at the 1924 Winter Olympics, which were held in the alpine town of "
+               "Chamonix, France. Tourists enjoy cheese fondue in the valley restaurants every evening of the season.")
+    question = "Which country won the most medals at the 1924 Winter Olympics in Chamonix?"
+    for max_tokens in (13, 14, 15, 16, 17):
+        result = LocalCompressor(rate=1.0).compress(context, question, max_tokens=max_tokens)
+        assert "Norway won the most medals" in result.content
+        assert result.metrics.compressed_prompt_tokens <= max_tokens
+
+
 def test_a_quoted_phrase_matches_with_an_ampersand_for_and() -> None:
     # "Tunnels and Trolls" in the prompt is the game the context writes "Tunnels & Trolls"
     from scaledown_core.compressor import local

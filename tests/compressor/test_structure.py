@@ -222,3 +222,24 @@ def test_a_tight_budget_keeps_part_of_the_best_item_not_its_parent_alone() -> No
     context = "- item one\n  - nested refund rule: 45 days\n- item two\n"
     result = LocalCompressor().compress(context, "How many days is the refund window?", max_tokens=6)
     assert "45 days" in result.content
+
+
+def test_runs_of_sentence_marks_split_as_before_and_long_runs_stay_linear() -> None:
+    # a run of marks ends a sentence from its first mark; a long run with no space after it once made
+    # each failed match rescan the rest of the run (40 KB: 11 s)
+    from scaledown_core.compressor.segment import split_sentences
+
+    text = "Wow!!! It works?! Yes... Again。。次へ"
+    assert [text[a:b] for a, b in split_sentences(text)] == ["Wow!!!", "It works?!", "Yes...", "Again。。", "次へ"]
+    for run in ("." * 40_000 + "x. Next one.", "!?" * 20_000 + "x", "。" * 40_000 + "x", "," * 40_000 + "x"):
+        result = LocalCompressor(rate=0.1).compress(run, "What comes next?")
+        assert result.metrics.compressed_prompt_tokens <= 0.1 * result.metrics.original_prompt_tokens
+        assert result.content and all(part.strip() in run for part in result.content.split("…"))
+
+
+def test_a_table_separator_is_a_line_of_dashes_colons_bars_and_spaces() -> None:
+    from scaledown_core.compressor.segment import _is_table_separator
+
+    assert _is_table_separator("|:---|---:| --- |") and _is_table_separator(" - | - ")
+    assert not _is_table_separator("| :: | || |") and not _is_table_separator("|---x|")
+    assert not _is_table_separator("|" + "-" * 40_000 + "x|")  # no backtracking between runs: linear
