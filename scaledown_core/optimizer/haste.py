@@ -67,6 +67,10 @@ MARKER_TOKENS = 3        # an elision line costs about this much
 # indentation); the exact measure corrects what is left.
 LINE_JOIN_SCALE = 0.91
 FALLBACK_UNITS = 5       # a budget that holds no candidate: try these many best units in part
+# A partial view grows into the budget the packing left when at least this much is left (less is the
+# estimates' slack, not worth another render and count).
+GROW_MIN_TOKENS = 40
+GROW_MIN_SHARE = 0.1     # ... and at least this share of the budget
 REFILL_TRIES = 24        # exact fits tried after packing to use what budget the estimates left
 MODULE_FACTOR = 0.45     # module-level code is rarely what an issue is about
 CLASS_HEADER_FACTOR = 0.8  # a class docstring matches prose about any of its methods
@@ -445,8 +449,10 @@ def _signature_lines(unit: CodeUnit) -> list[int]:
     return list(range(unit.start_line, min(unit.start_line + unit.signature.count("\n"), unit.head[1]) + 1))
 
 
-def _partial_lines(index: _Index, unit: CodeUnit, ev: Evidence, limit: int) -> list[int] | None:
-    """Head plus the best-matching blocks of ``unit`` within ``limit`` tokens, or None.
+def _partial_lines(index: _Index, unit: CodeUnit, ev: Evidence, limit: int,
+                   shown_before: list[int] | None = None) -> list[int] | None:
+    """Head plus the best-matching blocks of ``unit`` within ``limit`` tokens, or None; with
+    ``shown_before``, those lines plus the best-matching blocks that still fit.
 
     A docstring that would take more than ``HEAD_SHARE`` of ``limit`` is left out: the code that
     matches is worth more than the prose about it.
@@ -458,8 +464,8 @@ def _partial_lines(index: _Index, unit: CodeUnit, ev: Evidence, limit: int) -> l
     fi = index.by_path[unit.path]
     groups = _block_groups(sf, blocks)
     ranked = sorted(groups, key=lambda g: -_group_score(index, unit, g, blocks, ev))
-    head = unit_lines(unit, [])
-    if _cost(fi, head) > limit * HEAD_SHARE:
+    head = shown_before or unit_lines(unit, [])
+    if shown_before is None and _cost(fi, head) > limit * HEAD_SHARE:
         head = _signature_lines(unit)
     if _cost(fi, head) > limit:
         return None
@@ -620,6 +626,33 @@ def _refill(plan: _Plan, keys: list[tuple[str, str]], budget: int, measure: Any)
             if cand.group is not None:
                 groups.add(cand.group)
     return chosen
+
+
+def _grow_partials(index: _Index, ev: Evidence, plan: _Plan, keys: list[tuple[str, str]], budget: int,
+                   used: int, measure: Any) -> list[tuple[str, str]]:
+    """Partial views grown into the budget the packing left unused (``budget - used``): a unit cut to
+    fit beside others shows more of itself when the others did not need the room."""
+    for n in [n for n, (kind, _) in enumerate(keys) if kind == "p"]:
+        kind, key = keys[n]
+        unit = index.units[index.pos[key]]
+        fi = index.by_path[unit.path]
+        current = plan.lines[(kind, key)][1]
+        limit = _cost(fi, current) + budget - used
+        for _ in range(3):  # the estimate can be over: try again below it by the overshoot
+            if limit - _cost(fi, current) < max(GROW_MIN_TOKENS, budget * GROW_MIN_SHARE):
+                break
+            lines = _partial_lines(index, unit, ev, limit, shown_before=current)
+            if lines is None or not set(current) < set(lines):
+                break
+            grown = ("v", key)
+            plan.lines[grown] = (unit.path, lines)
+            trial = keys[:n] + [grown] + keys[n + 1:]
+            size = measure(trial)
+            if size <= budget:
+                keys, used = trial, size
+                break
+            limit -= size - budget + MARKER_TOKENS
+    return keys
 
 
 def _used_imports_only(index: _Index, plan: _Plan, keys: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -881,6 +914,10 @@ class HasteOptimizer:
                 warnings.append(f"max_tokens={budget} holds no matching unit whole; the best-ranked one is shown "
                                 "in part" if view else f"max_tokens={budget} is too small to show any unit, even "
                                 "in part: the output is empty")
+        if any(kind == "p" for kind, _ in keys):
+            # its trials rewrite the lines of one key: counted afresh, never through ``show``'s cache
+            keys = _grow_partials(index, ev, plan, keys, budget, measure(keys),
+                                  lambda ks: counter.count(render(index.files, _selection(plan, ks), headers=multi)))
         content, tokens = show(keys)
         if tokens > budget:  # the packer guarantees this; never ship over budget
             raise OptimizerError(f"internal error: selection of {tokens} tokens exceeds budget {budget}")

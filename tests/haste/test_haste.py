@@ -268,6 +268,24 @@ def test_partial_view_when_unit_exceeds_what_is_left() -> None:
     assert result.metrics.optimized_tokens <= 100
 
 
+def test_a_partial_view_grows_into_the_budget_the_packing_left() -> None:
+    # a partial view may take PARTIAL_SHARE of the budget when packed beside others; when nothing
+    # else needs the rest, it shows more of the unit instead of leaving the budget unused
+    body = "\n".join(f"    value_{i} = compute_step_{i}(data, {i})\n    if value_{i} > {i}:\n"
+                     f"        log_event('step {i} overflow')" for i in range(400))
+    src = f'def process(data):\n    """Run every processing step."""\n{body}\n    return data\n\n\ndef other():\n    return 1\n'
+    source_lines = src.splitlines()
+    for budget in (300, 1000, 3000):
+        result = HasteOptimizer().optimize(context=src, query="process data", max_tokens=budget)
+        assert 0.95 * budget <= result.metrics.optimized_tokens <= budget
+        span = next(s for s in result.metrics.extra["ranked_units"] if s.name == "process")
+        assert span.partial
+        shown = iter(line for line in result.content.splitlines() if line.strip() != ELISION.strip())
+        position = 0
+        for line in shown:  # the source's lines, in its order
+            position = source_lines.index(line, position) + 1
+
+
 def test_partial_view_shows_a_matching_comment_with_the_statement_it_explains() -> None:
     steps = "\n".join(f"    value_{i} = compute_{i}(value_{i - 1})" for i in range(1, 120))
     src = (f"def huge(value_0):\n{steps}\n"
