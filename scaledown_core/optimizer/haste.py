@@ -637,14 +637,14 @@ def _grow_partials(index: _Index, ev: Evidence, plan: _Plan, keys: list[tuple[st
         unit = index.units[index.pos[key]]
         fi = index.by_path[unit.path]
         current = plan.lines[(kind, key)][1]
+        if budget - used < max(GROW_MIN_TOKENS, budget * GROW_MIN_SHARE):
+            break
         limit = _cost(fi, current) + budget - used
         for _ in range(3):  # the estimate can be over: try again below it by the overshoot
-            if limit - _cost(fi, current) < max(GROW_MIN_TOKENS, budget * GROW_MIN_SHARE):
-                break
             lines = _partial_lines(index, unit, ev, limit, shown_before=current)
             if lines is None or not set(current) < set(lines):
                 break
-            grown = ("v", key)
+            grown = ("e", key)  # a key of its own: "v" views may be in ``show``'s cache with other lines
             plan.lines[grown] = (unit.path, lines)
             trial = keys[:n] + [grown] + keys[n + 1:]
             size = measure(trial)
@@ -652,6 +652,8 @@ def _grow_partials(index: _Index, ev: Evidence, plan: _Plan, keys: list[tuple[st
                 keys, used = trial, size
                 break
             limit -= size - budget + MARKER_TOKENS
+            if limit <= _cost(fi, current):
+                break
     return keys
 
 
@@ -661,7 +663,7 @@ def _used_imports_only(index: _Index, plan: _Plan, keys: list[tuple[str, str]]) 
     for kind, key in keys:
         if kind == "w":  # shown whole: the names the unit references
             used |= index.units[index.pos[key]].references
-        elif kind in ("p", "v", "g"):  # shown in part: the names in the lines shown
+        elif kind in ("p", "v", "e", "g"):  # shown in part: the names in the lines shown
             path, lines = plan.lines[(kind, key)]
             used |= names_used(text_words(index.by_path[path].sf.text_of(lines)))
     out = []

@@ -286,6 +286,23 @@ def test_a_partial_view_grows_into_the_budget_the_packing_left() -> None:
             position = source_lines.index(line, position) + 1
 
 
+def test_a_grown_view_after_a_failed_fallback_view_is_counted_as_shown() -> None:
+    # nothing that matches fits (the named function's signature alone is over the budget), the fallback
+    # view of another unit is measured and refused, and the packer's partial view of that unit grows:
+    # the output must be the grown view as counted, not the refused one (found by a probe helper)
+    def letters(i: int) -> str:  # names without digits: the big function scores 0 for the query
+        return "".join("bcdfghjklm"[int(c)] for c in str(i))
+
+    signature = ", ".join(f"parameter_number_{i}: int = {i}" for i in range(60))
+    src = f"def target({signature}):\n    return parameter_number_0\n\n\ndef compute(gamma_b):\n"
+    for i in range(60):
+        terms = " + ".join(f"alpha_{letters(i)}_{letters(j)} * beta_{letters(j)}" for j in range(8))
+        src += f"    if gamma_{letters(i)}:\n        omega_{letters(i)} = {terms}\n"
+    src += "    return omega_b\n"
+    result = HasteOptimizer().optimize(context=src, query="target fails with parameter_number_0", max_tokens=200)
+    assert 0 < result.metrics.optimized_tokens == count_tokens(result.content) <= 200
+
+
 def test_partial_view_shows_a_matching_comment_with_the_statement_it_explains() -> None:
     steps = "\n".join(f"    value_{i} = compute_{i}(value_{i - 1})" for i in range(1, 120))
     src = (f"def huge(value_0):\n{steps}\n"
