@@ -101,9 +101,9 @@ class CodeUnit:
         return [n for a, b in self.regions for n in range(a, b + 1)]
 
     def signature_lines(self) -> list[int]:
-        """The lines of the signature, decorators included: for a class, the lines a method of it is
-        shown under when the class is not shown whole."""
-        return list(range(self.start_line, self.start_line + self.signature.count("\n") + 1))
+        """The lines of the signature, decorators included (none for a module unit): for a class, the
+        lines a method of it is shown under when the class is not shown whole."""
+        return list(range(self.start_line, min(self.start_line + self.signature.count("\n"), self.head[1]) + 1))
 
     @property
     def n_lines(self) -> int:

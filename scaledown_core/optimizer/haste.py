@@ -444,11 +444,6 @@ def _block_groups(sf: SourceFile, blocks: tuple[Block, ...]) -> list[list[int]]:
     return groups
 
 
-def _signature_lines(unit: CodeUnit) -> list[int]:
-    """Decorators and the ``def``/``class`` line(s), without the docstring."""
-    return list(range(unit.start_line, min(unit.start_line + unit.signature.count("\n"), unit.head[1]) + 1))
-
-
 def _partial_lines(index: _Index, unit: CodeUnit, ev: Evidence, limit: int,
                    shown_before: list[int] | None = None) -> list[int] | None:
     """Head plus the best-matching blocks of ``unit`` within ``limit`` tokens, or None; with
@@ -466,7 +461,7 @@ def _partial_lines(index: _Index, unit: CodeUnit, ev: Evidence, limit: int,
     ranked = sorted(groups, key=lambda g: -_group_score(index, unit, g, blocks, ev))
     head = shown_before or unit_lines(unit, [])
     if shown_before is None and _cost(fi, head) > limit * HEAD_SHARE:
-        head = _signature_lines(unit)
+        head = unit.signature_lines()
     if _cost(fi, head) > limit:
         return None
     shown = _Shown(fi, head)
@@ -686,7 +681,7 @@ def _smallest_view(index: _Index, ev: Evidence, plan: _Plan, pool: list[int], bu
     """A budget too small for any candidate: the first of the best units whose partial view fits all of it."""
     for i in pool[:FALLBACK_UNITS]:
         unit = index.units[i]
-        lines = _partial_lines(index, unit, ev, budget) or _signature_lines(unit)
+        lines = _partial_lines(index, unit, ev, budget) or unit.signature_lines()
         if not lines:  # a module block has no signature to fall back on
             continue
         key = ("v", unit.key)  # a view of its own: "p" is the packer's partial view, "f" a whole file
