@@ -19,7 +19,8 @@ import logging
 import re
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from .exceptions import MissingDependencyError, ScaleDownError
 
@@ -60,7 +61,8 @@ _build_lock = threading.Lock()
 # line from what follows at its end exactly as at the end of the text alone, provided the next character
 # is a digit after a letter or punctuation, and a letter after a digit; the newline after that mark
 # starts a fresh piece, so the next line is split as if it stood alone too. Anything else is counted
-# on its own.
+# on its own. A whole text that does not start with white space starts a fresh piece after that newline
+# as well, so ``count_lines`` counts it in the same encode.
 _JOINABLE = re.compile(r"[\t -~]*[!-~]")
 _AFTER_DIGIT, _AFTER_OTHER = "a\n", "1\n"
 # Texts up to this long are counted in joined passes by ``count_many``; longer ones gain from threads.
@@ -164,23 +166,46 @@ class TokenCounter:
 
         Many short lines (a source file) are encoded in one joined pass; see ``_JOINABLE``.
         """
-        texts = list(texts)
-        known: dict[str, int] = {"": 0}
-        joined = [t for t in dict.fromkeys(texts) if t and _JOINABLE.fullmatch(t)]
-        known.update(self._count_joined(joined))
-        for t in texts:
-            if t not in known:
-                known[t] = self.count(t)
-        return [known[t] for t in texts]
+        return self.count_lines(list(texts))()[0]
 
-    def _count_joined(self, lines: list[str]) -> dict[str, int]:
-        """Counts of ``_JOINABLE`` lines from one encode of each line + mark + newline; {} if unsure."""
-        if not lines or self.encoding_name not in _ENCODINGS:
-            return {}
+    def count_lines(self, lines: list[str], whole: str = "",
+                    background: bool = False) -> Callable[[], tuple[list[int], int]]:
+        """:meth:`count_each` of ``lines`` and :meth:`count` of ``whole`` (the text they were cut from),
+        from one encode; call the returned function for the counts.
+
+        With ``background``, the encode runs in a worker thread while the caller goes on (tiktoken
+        releases the GIL, so it overlaps C work such as parsing); the function waits for it.
+        """
+        joined = self._joinable(lines)
+        after = [_AFTER_DIGIT if line[-1].isdigit() else _AFTER_OTHER for line in joined]
+        # ``whole`` rides along when nothing can join it to the last mark's newline (see _JOINABLE)
+        tail = whole if joined and whole[:1] and not whole[0].isspace() else ""
+        text = "".join(map(str.__add__, joined, after)) + tail
+        encoded = _later(self.encoding.encode_ordinary, text, background) if text else list
+
+        def counts() -> tuple[list[int], int]:
+            ids = encoded()
+            known, end = self._split_joined(joined, after, ids)
+            if end != len(ids) and not tail:  # tokens after the last mark that nothing accounts for
+                known, end = {}, 0
+            total = len(ids) - end if tail and end else self.count(whole)
+            known[""] = 0
+            return [known[t] if t in known else known.setdefault(t, self.count(t)) for t in lines], total
+
+        return counts
+
+    def _joinable(self, lines: list[str]) -> list[str]:
+        if self.encoding_name not in _ENCODINGS:
+            return []
+        return [t for t in dict.fromkeys(lines) if t and _JOINABLE.fullmatch(t)]
+
+    def _split_joined(self, lines: list[str], after: list[str], ids: list[int]) -> tuple[dict[str, int], int]:
+        """Counts of ``lines`` from the encode of each line + mark + newline (and maybe more after), and
+        where that part of ``ids`` ends; ({}, 0) if unsure."""
+        if not lines:
+            return {}, 0
         marks = {_AFTER_DIGIT: _mark_ids(self.encoding_name, _AFTER_DIGIT),
                  _AFTER_OTHER: _mark_ids(self.encoding_name, _AFTER_OTHER)}
-        after = [_AFTER_DIGIT if line[-1].isdigit() else _AFTER_OTHER for line in lines]
-        ids = self.encoding.encode_ordinary("".join(map(str.__add__, lines, after)))
         newline = marks[_AFTER_OTHER][1]
         counts: dict[str, int] = {}
         start = 0
@@ -188,13 +213,13 @@ class TokenCounter:
             try:
                 end = ids.index(newline, start)
             except ValueError:
-                return {}
+                return {}, 0
             # each line must end in exactly its mark and the newline; anything else: count one by one
             if end - start < 2 or ids[end - 1] != marks[mark][0]:
-                return {}
+                return {}, 0
             counts[line] = end - start - 1
             start = end + 1
-        return counts if start == len(ids) else {}
+        return counts, start
 
     def count_many(self, texts: list[str]) -> list[int]:
         """Exact token counts of many texts: many short ones (sentences) in joined passes, long ones
@@ -228,6 +253,38 @@ def _mark_ids(encoding: str, mark: str) -> tuple[int, int]:
     """The two tokens of a ``count_each`` mark: the mark character, then the newline."""
     first, newline = _encoding(encoding).encode_ordinary(mark)
     return first, newline
+
+
+_worker: ThreadPoolExecutor | None = None
+_TAKE_WAIT_SECONDS = 0.002
+_worker_lock = threading.Lock()
+
+
+def _later(encode: Callable[[str], list[int]], text: str, background: bool) -> Callable[[], list[int]]:
+    """``encode(text)``, now or in the worker thread; call the result for the value."""
+    if not background:
+        ids = encode(text)
+        return lambda: ids
+    global _worker
+    started = threading.Event()
+
+    def job() -> list[int]:
+        started.set()
+        return encode(text)
+
+    with _worker_lock:
+        if _worker is None:
+            _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scaledown-tokens")
+        future = _worker.submit(job)
+    # Wait for the worker to take the job: a C call that holds the GIL (tree-sitter's parse does) would
+    # keep it from starting until that call is over. A worker busy with another caller's text is not waited for.
+    started.wait(_TAKE_WAIT_SECONDS)
+
+    def result() -> list[int]:
+        # still queued behind another caller's text: encoding it here is sooner than waiting
+        return encode(text) if future.cancel() else future.result()
+
+    return result
 
 
 @functools.lru_cache(maxsize=64)

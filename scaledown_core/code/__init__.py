@@ -3,7 +3,9 @@
 API::
 
     parse_source(text, path=None) -> SourceFile        # cached by (path, content hash), bounded LRU
-    load_sources(paths, warnings=None) -> list[SourceFile]
+        # on_parse=f: f(text, lines) is called just before a (not cached) parse: start work that
+        # needs only the text (token counts) in another thread while tree-sitter runs
+    load_sources(paths, warnings=None, on_parse=None) -> list[SourceFile]
         # a file, a directory (every .py below it; virtual envs, build, hidden, __pycache__ and
         # site-packages skipped; folder symlinks followed once; paths shown relative to the directory,
         # behind its name when several directories are given) or a list of both.
@@ -43,13 +45,14 @@ file with syntax errors are still produced for the parts tree-sitter could recov
 
 from .graph import CodeBase
 from .loader import SKIP_DIRS, load_sources
-from .model import UNIT_KINDS, Block, CodeUnit, SourceFile, clear_cache, module_name_of, parse_source
+from .model import UNIT_KINDS, Block, CodeUnit, OnParse, SourceFile, clear_cache, module_name_of, parse_source
 from .render import ELISION, FILE_HEADER, render, shown_text, unit_lines
 
 __all__ = [
     "Block",
     "CodeBase",
     "CodeUnit",
+    "OnParse",
     "ELISION",
     "FILE_HEADER",
     "SKIP_DIRS",

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence, Union
 
 from ..exceptions import OptimizerError
-from .model import SourceFile, parse_source
+from .model import OnParse, SourceFile, parse_source
 
 __all__ = ["load_sources", "path_items", "PathLike", "SKIP_DIRS"]
 
@@ -52,7 +52,8 @@ def _walk_py(root: Path) -> list[Path]:
     return found
 
 
-def _read(path: Path, shown: str, single: bool, warnings: list[str]) -> SourceFile | None:
+def _read(path: Path, shown: str, single: bool, warnings: list[str],
+          on_parse: OnParse | None = None) -> SourceFile | None:
     try:
         # a FIFO, socket or device would block the read or never end
         regular = stat.S_ISREG(path.stat().st_mode)
@@ -78,7 +79,7 @@ def _read(path: Path, shown: str, single: bool, warnings: list[str]) -> SourceFi
         warnings.extend(own)
     if text.startswith("\ufeff"):
         text = text[1:]
-    return parse_source(text, path=shown, warnings=own)
+    return parse_source(text, path=shown, warnings=own, on_parse=on_parse)
 
 
 def _refuse(error: str, warning: str, single: bool, warnings: list[str], cause: Exception | None = None) -> None:
@@ -114,7 +115,8 @@ def _unique_name(names: tuple[str, ...], path: Path, seen: set[str]) -> str:
     return os.fspath(path.absolute())
 
 
-def load_sources(paths: PathLike | Sequence[PathLike], warnings: list[str] | None = None) -> list[SourceFile]:
+def load_sources(paths: PathLike | Sequence[PathLike], warnings: list[str] | None = None,
+                 on_parse: OnParse | None = None) -> list[SourceFile]:
     """Parse every Python source named by ``paths``.
 
     ``paths`` is a file, a directory (every ``.py`` file below it, skipping virtual environments, build,
@@ -122,7 +124,7 @@ def load_sources(paths: PathLike | Sequence[PathLike], warnings: list[str] | Non
     behind its name when several are given) or a list of files and directories. A missing or unreadable
     path raises :class:`OptimizerError` naming it; a binary or non-regular file is refused when named
     alone and skipped (with a warning) inside a directory. Non-UTF-8 bytes are replaced and reported.
-    Warnings are appended to ``warnings`` when given.
+    Warnings are appended to ``warnings`` when given; ``on_parse`` is passed to :func:`parse_source`.
     """
     sink = warnings if warnings is not None else []
     items = [Path(item) for item in path_items(paths)]
@@ -136,7 +138,7 @@ def load_sources(paths: PathLike | Sequence[PathLike], warnings: list[str] | Non
             if real in read:
                 continue
             read.add(real)
-            sf = _read(path, _unique_name(names, path, seen), single=single, warnings=sink)
+            sf = _read(path, _unique_name(names, path, seen), single=single, warnings=sink, on_parse=on_parse)
             if sf is not None:
                 out.append(sf)
     return out

@@ -10,16 +10,19 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..retrieval.text import terms as text_terms, terms_of_words, words as text_words
 
 if TYPE_CHECKING:
     from tree_sitter import Node
 
-__all__ = ["Block", "CodeUnit", "SourceFile", "parse_source", "clear_cache", "UNIT_KINDS"]
+__all__ = ["Block", "CodeUnit", "SourceFile", "parse_source", "clear_cache", "UNIT_KINDS", "OnParse"]
 
 UNIT_KINDS = ("function", "method", "class", "module")
+
+OnParse = Callable[[str, list[str]], object]
+"""Called with a source's text and lines just before tree-sitter parses it (see :func:`parse_source`)."""
 
 # Parsed files kept in memory, keyed by (path, content hash): a file and a few dozen neighbours of
 # the same session are re-ranked without re-parsing; a bound keeps a long-lived process small.
@@ -216,11 +219,14 @@ def clear_cache() -> None:
 _BARE_CR = re.compile(r"\r(?!\n)")
 
 
-def parse_source(text: str, path: str | None = None, warnings: list[str] | None = None) -> SourceFile:
+def parse_source(text: str, path: str | None = None, warnings: list[str] | None = None,
+                 on_parse: OnParse | None = None) -> SourceFile:
     """Parse ``text`` (the source of ``path``, if any) into a :class:`SourceFile`.
 
     Never fails on bad Python: tree-sitter recovers and units outside the broken region still count
     (``has_syntax_errors`` says so). Results are cached by path and content hash (bounded LRU).
+    ``on_parse`` is called with the text and lines the file will have just before a parse (not on a
+    cache hit), so that work needing only those can run in another thread meanwhile.
     """
     if not isinstance(text, str):
         raise TypeError(f"source text must be str, got {type(text).__name__}")
@@ -237,7 +243,7 @@ def parse_source(text: str, path: str | None = None, warnings: list[str] | None 
             hit.warnings = list(warnings)
         return hit
     try:
-        sf = _Builder(text, path, digest, list(warnings or [])).build()
+        sf = _Builder(text, path, digest, list(warnings or [])).build(on_parse)
     except RecursionError:  # statements nested deeper than the walk's recursion can follow
         sf = _Builder(text, path, digest, list(warnings or [])).build_unparsed()
     with _cache_lock:
@@ -331,9 +337,11 @@ class _Builder:
         return key
 
     # ----------------------------------------------------------------- build
-    def build(self) -> SourceFile:
+    def build(self, on_parse: OnParse | None = None) -> SourceFile:
         if not self.text.strip():
             return SourceFile(self.path, self.text, self.lines, [], {}, False, self.warnings, self.digest)
+        if on_parse is not None:
+            on_parse(self.text, self.lines)
         tree = _parser().parse(self.data)
         root = tree.root_node
         module_pieces: list[tuple[int, int, Node]] = []

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..code import SourceFile, load_sources, parse_source
+from ..code import OnParse, SourceFile, load_sources, parse_source
 from ..code.render import split_rendered
 
 __all__ = ["Request", "check_arguments", "is_multi", "load_inputs", "read_request"]
@@ -50,30 +50,31 @@ def is_multi(file_path: Any) -> bool:
     return os.path.isdir(file_path)
 
 
-def load_inputs(context: str, file_path: Any, warnings: list[str], context_path: str | None = None) -> list[SourceFile]:
+def load_inputs(context: str, file_path: Any, warnings: list[str], context_path: str | None = None,
+                on_parse: OnParse | None = None) -> list[SourceFile]:
     """The parsed sources: ``file_path`` when given, else ``context`` (named ``context_path``); their load
-    warnings go to ``warnings``."""
+    warnings go to ``warnings``; ``on_parse`` as in :func:`~scaledown_core.code.parse_source`."""
     if file_path in _NO_PATH:
-        files = _context_sources(context, context_path)
+        files = _context_sources(context, context_path, on_parse)
         if not files:
             warnings.append("no source: context is empty and no file_path was given" if not context
                             else "no source: context is blank and no file_path was given")
     else:
-        files = load_sources(file_path, warnings)
+        files = load_sources(file_path, warnings, on_parse)
     for sf in files:
         warnings.extend(w for w in sf.warnings if w not in warnings)
     return files
 
 
-def _context_sources(context: str, context_path: str | None) -> list[SourceFile]:
+def _context_sources(context: str, context_path: str | None, on_parse: OnParse | None) -> list[SourceFile]:
     """``context`` as one source, or, when it is an optimizer's output with file headers (a pipeline's
     earlier stage), one source per header, so the files keep their names."""
     if not context.strip():
         return []
     sections = split_rendered(context) if context_path is None else None
     if sections is None:
-        return [parse_source(context, path=context_path)]
-    return [parse_source(text, path=path) for path, text in sections]
+        return [parse_source(context, path=context_path, on_parse=on_parse)]
+    return [parse_source(text, path=path, on_parse=on_parse) for path, text in sections]
 
 
 @dataclass
@@ -88,13 +89,14 @@ class Request:
 
 
 def read_request(context: Any, query: Any, file_path: Any, max_tokens: Any, extra: Mapping[str, Any],
-                 default_budget: int | None, context_path: Any = None) -> Request:
-    """Checks an ``optimize`` call's arguments and loads its sources; unknown ``extra`` arguments warn."""
+                 default_budget: int | None, context_path: Any = None, on_parse: OnParse | None = None) -> Request:
+    """Checks an ``optimize`` call's arguments and loads its sources; unknown ``extra`` arguments warn.
+    ``on_parse`` as in :func:`~scaledown_core.code.parse_source`."""
     budget = check_arguments(context, query, file_path, max_tokens, default_budget, context_path)
     warnings: list[str] = []
     if extra:
         warnings.append(f"ignored unknown arguments: {', '.join(sorted(extra))}")
-    files = load_inputs(context, file_path, warnings, context_path)
+    files = load_inputs(context, file_path, warnings, context_path, on_parse)
     if file_path in _NO_PATH:  # context split at file headers keeps its headers in the output
         multi = context_path is None and any(sf.path is not None for sf in files)
     else:

@@ -19,7 +19,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from itertools import accumulate
-from typing import Any
+from typing import Any, Callable
 
 from ..code import CodeBase, CodeUnit, SourceFile, render, shown_text, unit_lines
 from ..code.model import Block, names_used
@@ -116,17 +116,16 @@ _index_cache: "OrderedDict[tuple[Any, ...], _Index]" = OrderedDict()
 _index_lock = threading.Lock()
 
 
-def _line_tokens(counter: Any, lines: list[str]) -> list[int]:
-    """Tokens of each line alone."""
-    return counter.count_each(lines)
-
-
 def _span_tokens(line_tokens: list[int], regions: tuple[tuple[int, int], ...]) -> int:
     """Tokens of the lines in ``regions``, each counted alone plus one for its newline."""
     return sum(sum(line_tokens[a - 1:b]) + b - a + 1 for a, b in regions)
 
 
-def _build_index(files: list[SourceFile], model: str) -> _Index:
+TokenCounts = dict[int, Callable[[], tuple[list[int], int]]]
+"""``id(source.lines)`` -> the counts of that source's lines and whole text, started while it was parsed."""
+
+
+def _build_index(files: list[SourceFile], model: str, counting: TokenCounts) -> _Index:
     counter = get_counter(model)
     units = [u for sf in files for u in sf.units]
     pos = {u.key: i for i, u in enumerate(units)}
@@ -134,8 +133,9 @@ def _build_index(files: list[SourceFile], model: str) -> _Index:
     by_line: dict[str, list[int]] = {}
     original = 0
     for sf in files:
-        line_tokens = _line_tokens(counter, sf.lines)
-        original += counter.count(sf.text)
+        counts = counting.get(id(sf.lines)) or counter.count_lines(sf.lines, sf.text)
+        line_tokens, whole = counts()
+        original += whole
         owner: dict[int, int] = {}
         for u in sorted(sf.units, key=lambda u: u.kind != "class"):
             for a, b in u.regions:
@@ -167,14 +167,14 @@ def _guard_units(files: list[SourceFile]) -> frozenset[str]:
     return frozenset(out)
 
 
-def _get_index(files: list[SourceFile], model: str) -> _Index:
+def _get_index(files: list[SourceFile], model: str, counting: TokenCounts) -> _Index:
     key = (get_counter(model).encoding_name, tuple((sf.path, sf.digest) for sf in files))
     with _index_lock:
         hit = _index_cache.get(key)
         if hit is not None:
             _index_cache.move_to_end(key)
             return hit
-    index = _build_index(files, model)
+    index = _build_index(files, model, counting)
     with _index_lock:
         _index_cache[key] = index
         while len(_index_cache) > INDEX_CACHE_SIZE:
@@ -831,10 +831,16 @@ class HasteOptimizer:
         matched against it.
         """
         started = time.perf_counter()
+        counter = get_counter(self.target_model)
+        counting: TokenCounts = {}
+
+        def count_while_parsing(text: str, lines: list[str]) -> None:
+            counting[id(lines)] = counter.count_lines(lines, text, background=True)
+
         req = read_request(context, query, file_path, max_tokens, kwargs, default_budget=self.hard_cap,
-                           context_path=context_path)
+                           context_path=context_path, on_parse=count_while_parsing)
         budget = req.budget if req.budget is not None else self.hard_cap  # narrows the type: never None here
-        return self._select(req.files, req.query, budget, req.warnings, started, multi=req.multi)
+        return self._select(req.files, req.query, budget, req.warnings, started, req.multi, counting)
 
     async def aoptimize(
         self,
@@ -852,7 +858,7 @@ class HasteOptimizer:
 
     # ----------------------------------------------------------------- stages
     def _select(self, files: list[SourceFile], query: str, budget: int, warnings: list[str], started: float,
-                multi: bool) -> OptimizedContext:
+                multi: bool, counting: TokenCounts) -> OptimizedContext:
         counter = get_counter(self.target_model)
         for sf in files:
             for w in sf.warnings:
@@ -861,7 +867,7 @@ class HasteOptimizer:
         if not files or not any(sf.units for sf in files):
             original = sum(counter.count(sf.text) for sf in files)
             return self._result("", files, [], [], {}, original, 0, "bm25", None, warnings, started, multi)
-        index = _get_index(files, self.target_model)
+        index = _get_index(files, self.target_model, counting)
         ev = read_query(query)
         scores = _rank(index, ev)
         mode, model_used = "bm25", None

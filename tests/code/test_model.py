@@ -321,6 +321,19 @@ def test_parse_is_cached_by_content():
     assert a is b and a is not c
 
 
+def test_on_parse_sees_the_lines_of_each_new_source_before_it_is_parsed(tmp_path: Path):
+    seen: list[tuple[str, list[str]]] = []
+    text = "def on_parse_probe():\r\n    return 1\r\n"
+    sf = parse_source(text, path="probe.py", on_parse=lambda t, lines: seen.append((t, list(lines))))
+    assert seen == [(text, sf.lines)] and sf.lines == ["def on_parse_probe():", "    return 1"]
+    parse_source(text, path="probe.py", on_parse=lambda t, lines: seen.append((t, lines)))
+    assert len(seen) == 1  # a cached parse is not parsed again
+    (tmp_path / "a.py").write_text("def on_parse_a():\n    pass\n")
+    (tmp_path / "b.py").write_text("")  # nothing to parse
+    load_sources(tmp_path, on_parse=lambda t, lines: seen.append((t, lines)))
+    assert seen[1:] == [("def on_parse_a():\n    pass\n", ["def on_parse_a():", "    pass"])]
+
+
 def test_crlf_lines_are_clean():
     sf = parse_source("def f():\r\n    return 1\r\n")
     assert sf.lines == ["def f():", "    return 1"]

@@ -123,5 +123,28 @@ def test_count_each_counts_source_lines_in_one_pass() -> None:
     counter = get_counter("gpt-4o")
     joinable = [line for line in dict.fromkeys(source) if line and line.isascii() and not line[-1].isspace()]
     # the joined pass must have counted every plain line (no fallback), and agree with count
-    assert set(counter._count_joined(joinable)) == set(joinable)
+    after = ["a\n" if line[-1].isdigit() else "1\n" for line in joinable]
+    ids = counter.encoding.encode_ordinary("".join(map(str.__add__, joinable, after)))
+    known, end = counter._split_joined(joinable, after, ids)
+    assert set(known) == set(joinable) and end == len(ids)
     assert counter.count_each(source) == [counter.count(line) for line in source]
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "gpt-4"])
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.text(alphabet=_LINE_ALPHABET, max_size=14), max_size=30),
+       whole=st.text(alphabet=_LINE_ALPHABET + "\n \u3000/", max_size=60))
+def test_count_lines_counts_the_lines_and_the_whole_text_exactly(model: str, lines: list[str], whole: str) -> None:
+    counter = get_counter(model)
+    expected = ([counter.count(line) for line in lines], counter.count(whole))
+    assert counter.count_lines(lines, whole)() == expected
+    assert counter.count_lines(lines, whole, background=True)() == expected
+
+
+def test_count_lines_of_a_source_file_in_the_background() -> None:
+    text = Path(__file__).read_text(encoding="utf-8")
+    lines = text.split("\n")
+    counter = get_counter("gpt-4o")
+    pending = [counter.count_lines(lines, text, background=True) for _ in range(4)]  # some wait in the queue
+    for counts in pending:
+        assert counts() == ([counter.count(line) for line in lines], counter.count(text))

@@ -239,6 +239,18 @@ def test_whole_source_when_it_fits() -> None:
     assert result.metrics.original_tokens == count_tokens(text)
 
 
+@pytest.mark.parametrize("lead", ["", "\n\n", "  # indented comment\n", "/x = 1\n", "\u00e9 = 1  \n"])
+def test_token_counts_made_while_parsing_are_exact(lead: str) -> None:
+    # the file's lines and whole text are counted in one encode, in a worker thread during the parse
+    text = lead + (PACKAGE / "pricing.py").read_text() + f"\n# {lead!r}\n"
+    whole = HasteOptimizer().optimize(context=text, query="price", max_tokens=100_000)
+    assert whole.metrics.original_tokens == count_tokens(text)
+    assert whole.metrics.optimized_tokens == count_tokens(whole.content)
+    part = HasteOptimizer().optimize(context=text + "\n", query="price discount", max_tokens=150)
+    assert part.metrics.original_tokens == count_tokens(text + "\n")
+    assert part.metrics.optimized_tokens == count_tokens(part.content) <= 150
+
+
 def test_imports_used_by_kept_code_are_kept() -> None:
     text = (PACKAGE / "storage.py").read_text()
     result = HasteOptimizer().optimize(context=text, query="dump_order sorts keys", max_tokens=120)
