@@ -18,6 +18,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import accumulate
 from typing import Any, Callable
 
@@ -88,10 +89,21 @@ SEMANTIC_MAX_CHARS = 2000  # characters of a unit given to the embedding model
 class _FileIndex:
     sf: SourceFile
     line_tokens: list[int]
-    lower: str
-    line_starts: list[int]
     line_owner: dict[int, int]
     """line number -> global unit index of the unit that shows it"""
+
+    # what only some queries need (quoted messages, code lines) is made on first use
+    @cached_property
+    def lower(self) -> str:
+        return "\n".join(self.sf.lines).lower()
+
+    @cached_property
+    def line_starts(self) -> list[int]:
+        return list(accumulate([len(line) + 1 for line in self.sf.lines], initial=0))[:-1]
+
+    @cached_property
+    def stripped(self) -> list[str]:
+        return [line.strip() for line in self.sf.lines]
 
 
 @dataclass
@@ -103,8 +115,6 @@ class _Index:
     bm25: BM25
     unit_tokens: list[int]
     by_path: dict[str | None, _FileIndex]
-    by_line: dict[str, list[int]]
-    """stripped source line -> unit indices that show it"""
     by_name: dict[str, list[int]]
     original_tokens: int
     block_terms: dict[tuple[str, int], set[str]] = field(default_factory=dict)
@@ -130,7 +140,6 @@ def _build_index(files: list[SourceFile], model: str, counting: TokenCounts) -> 
     units = [u for sf in files for u in sf.units]
     pos = {u.key: i for i, u in enumerate(units)}
     by_path: dict[str | None, _FileIndex] = {}
-    by_line: dict[str, list[int]] = {}
     original = 0
     for sf in files:
         counts = counting.get(id(sf.lines)) or counter.count_lines(sf.lines, sf.text)
@@ -140,21 +149,13 @@ def _build_index(files: list[SourceFile], model: str, counting: TokenCounts) -> 
         for u in sorted(sf.units, key=lambda u: u.kind != "class"):
             for a, b in u.regions:
                 owner.update(dict.fromkeys(range(a, b + 1), pos[u.key]))
-        starts = list(accumulate([len(line) + 1 for line in sf.lines], initial=0))[:-1]
-        by_path[sf.path] = _FileIndex(sf, line_tokens, "\n".join(sf.lines).lower(), starts, owner)
-        lines = sf.lines
-        for n, i in owner.items():
-            s = lines[n - 1].strip()
-            if len(s) >= 8:
-                lst = by_line.setdefault(s, [])
-                if not lst or lst[-1] != i:
-                    lst.append(i)
+        by_path[sf.path] = _FileIndex(sf, line_tokens, owner)
     by_name: dict[str, list[int]] = {}
     for i, u in enumerate(units):
         by_name.setdefault(u.name.lower(), []).append(i)
     unit_tokens = [_span_tokens(by_path[u.path].line_tokens, u.regions) for u in units]
     return _Index(files, CodeBase(files), units, pos, BM25([u.terms for u in units]), unit_tokens,
-                  by_path, by_line, by_name, original, guard_units=_guard_units(files))
+                  by_path, by_name, original, guard_units=_guard_units(files))
 
 
 def _guard_units(files: list[SourceFile]) -> frozenset[str]:
@@ -262,6 +263,20 @@ def _message_scores(index: _Index, ev: Evidence, out: list[float]) -> None:
             out[i] = max(out[i], W_MESSAGE * min(1.0, 0.5 + n / len(windows)))
 
 
+def _code_line_hits(index: _Index, ev: Evidence) -> list[int]:
+    """How many of the query's code lines each unit holds (stripped, verbatim)."""
+    hits = [0] * len(index.units)
+    wanted = set(ev.code_lines)
+    if not wanted:
+        return hits
+    for fi in index.by_path.values():
+        owner = fi.line_owner
+        found = {(s, owner[n]) for n, s in enumerate(fi.stripped, 1) if s in wanted and n in owner}
+        for _, i in found:
+            hits[i] += 1
+    return hits
+
+
 def _rank(index: _Index, ev: Evidence) -> list[float]:
     """The fused lexical + evidence score of every unit."""
     scores = [W_LEXICAL * s for s in _lexical(index, ev)]
@@ -290,10 +305,7 @@ def _rank(index: _Index, ev: Evidence) -> list[float]:
                 evidence[i] += W_CLASS_MENTION * cls_strength
     frames = [0.0] * len(index.units)
     _frame_scores(index, ev, frames)
-    lines = [0] * len(index.units)
-    for line in ev.code_lines:
-        for i in index.by_line.get(line, ()):
-            lines[i] += 1
+    lines = _code_line_hits(index, ev)
     messages = [0.0] * len(index.units)
     _message_scores(index, ev, messages)
     out = []
