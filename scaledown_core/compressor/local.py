@@ -500,7 +500,7 @@ class _Scorer:
         for i in seeds:
             for t in self.unit_terms[i]:
                 if t not in seen and t not in STOPWORDS and t in elsewhere:
-                    new[t] = bm.idf[t]
+                    new[t] = bm.idf(t)
         hop_terms = sorted(new, key=lambda t: -new[t])[:HOP_TERMS]
         if not hop_terms:
             return block_rel

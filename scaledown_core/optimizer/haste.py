@@ -420,7 +420,7 @@ def _group_score(index: _Index, unit: CodeUnit, group: list[int], blocks: tuple[
     bt: set[str] = set()
     for k in group:
         bt |= _block_terms(index, unit, k, blocks[k])
-    score = sum(ev.weights[t] * index.bm25.idf.get(t, 0.0) for t in bt if t in ev.weights)
+    score = sum(ev.weights[t] * index.bm25.idf(t) for t in bt if t in ev.weights)
     for k in group:
         for n in range(blocks[k].start_line, blocks[k].end_line + 1):
             if sf.lines[n - 1].strip() in ev.code_lines:

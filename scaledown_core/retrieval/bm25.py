@@ -28,11 +28,13 @@ class BM25:
         self._norms: list[float] | None = None
         # term -> [(doc index, term frequency)], built on first use: a query touches few terms
         self._postings: dict[str, list[tuple[int, int]]] = {}
-        n_docs = self.n_docs
-        doc_counts = Counter(chain.from_iterable(self.doc_freqs))
-        self.idf: dict[str, float] = {
-            term: math.log(1.0 + (n_docs - n + 0.5) / (n + 0.5)) for term, n in doc_counts.items()
-        }
+        self.doc_counts: Counter[str] = Counter(chain.from_iterable(self.doc_freqs))
+        """term -> number of documents that hold it"""
+
+    def idf(self, term: str) -> float:
+        """The term's inverse document frequency (> 0), or 0.0 for a term in no document."""
+        n = self.doc_counts.get(term)
+        return math.log(1.0 + (self.n_docs - n + 0.5) / (n + 0.5)) if n else 0.0
 
     def _posting(self, term: str) -> list[tuple[int, int]]:
         hit = self._postings.get(term)
@@ -48,8 +50,8 @@ class BM25:
         if self._norms is None:
             self._norms = [self.k1 * (1.0 - self.b + self.b * n / self.avgdl) for n in self.doc_lens]
         for term in query:
-            idf = self.idf.get(term)
-            if idf is None:
+            idf = self.idf(term)
+            if not idf:
                 continue
             w = idf * (weights.get(term, 1.0) if weights else 1.0) * (self.k1 + 1.0)
             norms = self._norms
