@@ -16,10 +16,11 @@ import gzip
 import hashlib
 import importlib.util
 import logging
+import os
 import re
 import threading
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from .exceptions import MissingDependencyError, ScaleDownError
@@ -181,7 +182,7 @@ class TokenCounter:
         # ``whole`` rides along when nothing can join it to the last mark's newline (see _JOINABLE)
         tail = whole if joined and whole[:1] and not whole[0].isspace() else ""
         text = "".join(map(str.__add__, joined, after)) + tail
-        encoded = _later(self.encoding.encode_ordinary, text, background) if text else list
+        encoded = _later(self.encoding.encode_ordinary, text, background) if text else (lambda: [])
 
         def counts() -> tuple[list[int], int]:
             ids = encoded()
@@ -258,6 +259,16 @@ def _mark_ids(encoding: str, mark: str) -> tuple[int, int]:
 _worker: ThreadPoolExecutor | None = None
 _TAKE_WAIT_SECONDS = 0.002
 _worker_lock = threading.Lock()
+
+
+def _forget_worker() -> None:
+    # a forked child has the executor but not its thread: jobs would sit in the queue
+    global _worker, _worker_lock
+    _worker, _worker_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_worker)
 
 
 def _later(encode: Callable[[str], list[int]], text: str, background: bool) -> Callable[[], list[int]]:

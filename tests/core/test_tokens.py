@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import socket
+import threading
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scaledown_core import tokens
 from scaledown_core.tokens import TokenCounter, count_tokens, encoding_name_for, get_counter
 
 
@@ -148,3 +152,16 @@ def test_count_lines_of_a_source_file_in_the_background() -> None:
     pending = [counter.count_lines(lines, text, background=True) for _ in range(4)]  # some wait in the queue
     for counts in pending:
         assert counts() == ([counter.count(line) for line in lines], counter.count(text))
+
+
+def _encoded_by() -> str:
+    names: list[str] = []
+    tokens._later(lambda text: names.append(threading.current_thread().name) or [1], "x", background=True)()
+    return names[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_counts_in_a_worker_of_its_own() -> None:
+    assert _encoded_by().startswith("scaledown-tokens")  # the parent's worker exists before the fork
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply(_encoded_by).startswith("scaledown-tokens")
