@@ -283,10 +283,13 @@ def _later(encode: Callable[[str], list[int]], text: str, background: bool) -> C
         started.set()
         return encode(text)
 
-    with _worker_lock:
-        if _worker is None:
-            _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scaledown-tokens")
-        future = _worker.submit(job)
+    try:
+        with _worker_lock:
+            if _worker is None:
+                _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scaledown-tokens")
+            future = _worker.submit(job)
+    except RuntimeError:  # the interpreter is shutting down (a thread or atexit handler still at work)
+        return _later(encode, text, background=False)
     # Wait for the worker to take the job: a C call that holds the GIL (tree-sitter's parse does) would
     # keep it from starting until that call is over. A worker busy with another caller's text is not waited for.
     started.wait(_TAKE_WAIT_SECONDS)

@@ -420,7 +420,8 @@ def _group_score(index: _Index, unit: CodeUnit, group: list[int], blocks: tuple[
     bt: set[str] = set()
     for k in group:
         bt |= _block_terms(index, unit, k, blocks[k])
-    score = sum(ev.weights[t] * index.bm25.idf(t) for t in bt if t in ev.weights)
+    # fsum: exact, so the order a set iterates in (it changes with PYTHONHASHSEED) cannot break a near-tie
+    score = math.fsum(ev.weights[t] * index.bm25.idf(t) for t in bt if t in ev.weights)
     for k in group:
         for n in range(blocks[k].start_line, blocks[k].end_line + 1):
             if sf.lines[n - 1].strip() in ev.code_lines:
