@@ -103,10 +103,13 @@ class Evidence:
     """Error messages and quoted phrases, whitespace-normalised, lower-case."""
     paths: list[str] = field(default_factory=list)
     """File paths the report mentions."""
+    implied: set[str] = field(default_factory=set)
+    """Names only the prose implies (``__eq__`` for "equality"), not written as code anywhere."""
 
     @property
     def has_code_evidence(self) -> bool:
-        return bool(self.names or self.frames or self.code_lines or self.messages)
+        """Whether the query names code: a name written as code, a frame, a snippet line or a message."""
+        return bool(self.names.keys() - self.implied or self.frames or self.code_lines or self.messages)
 
 
 def _code_regions(text: str) -> tuple[list[str], list[str]]:
@@ -139,7 +142,7 @@ def _add_name(names: dict[str, float], dotted: set[str], ident: str, strength: f
 
 def _is_identifier_like(word: str) -> bool:
     """A prose word that is surely code: snake_case, camelCase, dotted, dunder."""
-    if "." in word:
+    if "." in word or (len(word) > 4 and word.startswith("__") and word.endswith("__")):
         return True
     core = word.strip("_")
     return "_" in core or (any(c.isupper() for c in core[1:]) and any(c.islower() for c in core))
@@ -212,6 +215,8 @@ def _add_data_model_names(ev: Evidence, code: list[str], prose: list[str]) -> No
         for pattern, dunders in patterns:
             if any(pattern.search(t) for t in texts):
                 for d in dunders:
+                    if d not in ev.names and patterns is _DATA_MODEL_PROSE:
+                        ev.implied.add(d)
                     ev.names[d] = max(ev.names.get(d, 0.0), DATA_MODEL_STRENGTH)
 
 

@@ -46,7 +46,11 @@ W_FRAME = 1.0            # a traceback frame names this function in this file
 W_FRAME_LINE = 0.5       # a frame's line number falls inside the unit (lines drift across versions)
 W_CODE_LINE = 0.8        # a snippet/traceback line is copied verbatim from the unit
 W_MESSAGE = 0.9          # a quoted error message is found in the unit's text
-W_SEMANTIC = 0.2         # share of the embedding similarity in the fused score when semantic=True
+W_SEMANTIC = 0.2         # share of the embedding similarity in the fused score when semantic=True ...
+# ... and for a question in plain words (no name in code context, frame, snippet line or quoted message):
+# there the words are all the lexical ranking has, and meaning matches what they miss (CoSQA MRR 66.0 at
+# 0.2 -> 82.9 at 0.8, flat up to 1.0; every issue report in the selection set has code evidence: unchanged)
+W_SEMANTIC_PROSE = 0.8
 FRAME_LINE_SLACK = 50    # a frame this many lines past the end of an unnamed source is in another file
 DEEPEST_FRAME_BONUS = 0.3  # the deepest frame of a traceback is nearest to the fault
 CODE_LINE_SATURATION = 3   # verbatim lines beyond this many add nothing more
@@ -340,14 +344,20 @@ def _semantic(index: _Index, ev: Evidence, order: list[int], scores: list[float]
     sims = (docs @ q[0]).tolist()
     lo, hi = min(sims), max(sims)
     top = max((scores[i] for i in order), default=0.0) or 1.0
+    share = _semantic_share(ev)
     for i, s in zip(order, sims):
         norm = (s - lo) / (hi - lo) if hi > lo else 0.0
-        scores[i] = (1 - W_SEMANTIC) * scores[i] + W_SEMANTIC * top * norm
+        scores[i] = (1 - share) * scores[i] + share * top * norm
     used = getattr(embedder, "model_used", None) or str(model)
     reason = getattr(embedder, "fallback_reason", None)
     if reason:  # names differ without a fallback too (a short name loads as its full repository id)
         warnings.append(f"semantic model fallback: {reason}")
     return used
+
+
+def _semantic_share(ev: Evidence) -> float:
+    """The share of embedding similarity in the fused score for this query."""
+    return W_SEMANTIC if ev.has_code_evidence else W_SEMANTIC_PROSE
 
 
 def _expand(index: _Index, scores: list[float], seeds: list[int], depth: int, max_add: int) -> list[int]:

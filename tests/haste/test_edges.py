@@ -1,5 +1,5 @@
 """HasteOptimizer at the edges: spans of kept imports, the semantic model's fallback report, deeply
-nested files, and text rendered with file headers by an earlier stage."""
+nested files, text rendered with file headers by an earlier stage, and when a query names code."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from scaledown_core.code import ELISION, FILE_HEADER
 from scaledown_core.optimizer import HasteOptimizer
+from scaledown_core.optimizer._evidence import read_query
 
 PACKAGE = Path(__file__).parent / "fixtures" / "inventory"
 RATES = {
@@ -82,3 +83,15 @@ def test_only_the_imports_of_the_code_shown_are_kept() -> None:
     assert "def circle_area(radius):" in result.content and "def dump_report" not in result.content
     assert "import math" in result.content and "import json" not in result.content
     assert all(not s.text.startswith("import") for s in result.metrics.extra["ranked_units"])
+
+
+@pytest.mark.parametrize("query, names_code", [
+    ("how to test for equality using python", False),  # "equality" implies __eq__; no code is written
+    ("python check if file exists", False),
+    ("Comparing `a == b` fails", True),                 # a snippet: its operator runs __eq__
+    ("the __eq__ of Money ignores the currency", True),  # a dunder in prose is a name
+    ('File "shop/app.py", line 12, in checkout', True),
+])
+def test_a_query_names_code_only_where_it_writes_some(query: str, names_code: bool) -> None:
+    # a question in plain words lets the semantic rerank lead (W_SEMANTIC_PROSE); one that names code does not
+    assert read_query(query).has_code_evidence is names_code

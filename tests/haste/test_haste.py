@@ -575,6 +575,40 @@ def test_semantic_rerank_reports_the_model_used(minilm_path: str, tmp_path: Path
     assert result.metrics.optimized_tokens <= 200
 
 
+DEDUPE = textwrap.dedent('''\
+    def remove_entries_from_log(log, entries):
+        """Write the list of removed entries to the log."""
+        for entry in entries:
+            log.write(f"removed {entry}\\n")
+
+
+    def unique_in_order(items):
+        seen = set()
+        out = []
+        for item in items:
+            if item not in seen:
+                seen.add(item)
+                out.append(item)
+        return out
+    ''')
+DEDUPE_QUESTION = "how do I remove duplicate entries from a list"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("query, semantic, shown", [
+    (DEDUPE_QUESTION, False, "remove_entries_from_log"),  # the words match the log writer
+    (DEDUPE_QUESTION, True, "unique_in_order"),           # plain words: meaning leads
+    ("`remove_entries_from_log` is slow: " + DEDUPE_QUESTION, True, "remove_entries_from_log"),  # names code
+])
+def test_semantic_rerank_leads_for_a_question_in_plain_words(query: str, semantic: bool, shown: str,
+                                                             minilm_path: str, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCALEDOWN_CACHE_DIR", str(tmp_path / "cache"))
+    result = HasteOptimizer(semantic=semantic, sem_model=minilm_path).optimize(context=DEDUPE, query=query,
+                                                                                max_tokens=60)
+    assert [s.name for s in result.metrics.extra["ranked_units"]] == [shown]
+
+
 UNITS = textwrap.dedent('''
     """Checks the units of a function's arguments."""
 
