@@ -4,6 +4,8 @@ import logging
 import multiprocessing
 import os
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -165,3 +167,17 @@ def test_a_forked_child_counts_in_a_worker_of_its_own() -> None:
     assert _encoded_by().startswith("scaledown-tokens")  # the parent's worker exists before the fork
     with multiprocessing.get_context("fork").Pool(1) as pool:
         assert pool.apply(_encoded_by).startswith("scaledown-tokens")
+
+
+def test_counting_in_the_background_while_the_interpreter_shuts_down() -> None:
+    # an atexit handler (or a thread still at work) asks after the executors stopped taking jobs
+    code = ("import atexit\n"
+            "from scaledown_core.tokens import get_counter\n"
+            "counter = get_counter('gpt-4o')\n"
+            "atexit.register(lambda: print(counter.count_lines(['def f():', '    return 1'], 'x = 1',"
+            " background=True)()))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    counter = get_counter("gpt-4o")
+    expected = ([counter.count("def f():"), counter.count("    return 1")], counter.count("x = 1"))
+    assert done.stdout.strip() == str(expected)
+    assert "Error" not in done.stderr
