@@ -11,8 +11,13 @@
     │   ├── APIConnectionError     could not reach the service after every retry
     │   └── MalformedResponseError a 200 that is not a result ({"detail": ...}, successful=false, ...)
     ├── OptimizerError             missing dependency, unreadable or unparseable input, model unavailable
-    ├── PipelineError              a pipeline stage failed (the stage's exception is chained)
+    ├── PipelineError              the pipeline itself failed: a stage returned the wrong shape or too
+    │                              much, or raised something that is not a ScaleDownError (chained)
     └── BatchError                 some items of a batch failed; carries results and per-item errors
+
+A ScaleDownError raised inside a ``Pipeline`` stage reaches the caller as itself (``except
+AuthenticationError`` works around ``pipeline.run``), with ``stage`` set to the step's name and the
+step named at the start of its message.
 
 Misuse of the API (an empty prompt, a rate out of range, mismatched list lengths) raises the
 built-in ``ValueError`` or ``TypeError``.
@@ -39,7 +44,12 @@ __all__ = [
 
 
 class ScaleDownError(Exception):
-    """Base class of every error ScaleDown raises on purpose."""
+    """Base class of every error ScaleDown raises on purpose.
+
+    ``stage`` is the name of the pipeline step that raised it, or ``None`` outside a pipeline.
+    """
+
+    stage: str | None = None
 
 
 class AuthenticationError(ScaleDownError):
@@ -106,7 +116,8 @@ class MissingDependencyError(OptimizerError, ImportError):
 
 
 class PipelineError(ScaleDownError):
-    """A pipeline stage failed; ``stage`` names it and ``__cause__`` is the stage's own exception."""
+    """The pipeline failed at a stage; ``stage`` names it and ``__cause__`` is the stage's own exception,
+    where there is one (a stage's own ScaleDownError is raised as itself instead)."""
 
     def __init__(self, message: str, stage: str | None = None) -> None:
         super().__init__(message)

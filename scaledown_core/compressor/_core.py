@@ -13,6 +13,7 @@ import math
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence, TypeVar, Union
 
 from ..exceptions import (
@@ -101,6 +102,36 @@ def check_preserve_words(words: Any) -> list[str] | None:
     if isinstance(words, str) or not all(isinstance(w, str) for w in words):
         raise TypeError("preserve_words must be a list of strings")
     return [w for w in words if w.strip()] or None
+
+
+def check_temperature(temperature: Any) -> float | None:
+    if temperature is None:
+        return None
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not math.isfinite(temperature):
+        raise TypeError(f"temperature must be a finite number or None; got {temperature!r}")
+    return float(temperature)
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    """The service's ``scaledown`` options for one call: the compressor's settings, or a call's own."""
+
+    rate: Rate
+    temperature: float | None
+    preserve_keywords: bool
+    preserve_words: list[str] | None
+
+    def updated(self, rate: Any = None, temperature: Any = None, preserve_keywords: Any = None,
+                preserve_words: Any = None) -> "CallOptions":
+        """These options with a call's own values (those not None) in place, checked as the constructor
+        checks them."""
+        return CallOptions(
+            rate=self.rate if rate is None else check_rate(rate),
+            temperature=self.temperature if temperature is None else check_temperature(temperature),
+            preserve_keywords=(self.preserve_keywords if preserve_keywords is None
+                               else check_flag("preserve_keywords", preserve_keywords)),
+            preserve_words=self.preserve_words if preserve_words is None else check_preserve_words(preserve_words),
+        )
 
 
 def check_concurrency(n: Any) -> int:

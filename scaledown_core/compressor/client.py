@@ -88,12 +88,10 @@ class ScaleDownCompressor:
             raise ValueError(f"max_retries must be an integer >= 0; got {max_retries!r}")
         if backoff < 0 or backoff_cap < 0:
             raise ValueError("backoff and backoff_cap must be >= 0 seconds")
-        if temperature is not None and not isinstance(temperature, (int, float)):
-            raise TypeError("temperature must be a number or None")
         self.target_model = target_model
         self.rate = _core.check_rate(rate)
         self._api_key = api_key.strip() if api_key else None
-        self.temperature = temperature
+        self.temperature = _core.check_temperature(temperature)
         self.preserve_keywords = _core.check_flag("preserve_keywords", preserve_keywords)
         self.preserve_words = _core.check_preserve_words(preserve_words)
         self._api_url = api_url
@@ -169,8 +167,14 @@ class ScaleDownCompressor:
     # ------------------------------------------------------------------ public shells
 
     def compress(self, context: str | list[str], prompt: str | list[str], max_tokens: int | None = None,
-                 *, return_exceptions: bool = False) -> CompressedPrompt | list[Any]:
+                 *, return_exceptions: bool = False, rate: str | float | None = None,
+                 temperature: float | None = None, preserve_keywords: bool | None = None,
+                 preserve_words: Sequence[str] | None = None) -> CompressedPrompt | list[Any]:
         """Compress one context or a batch (see the class docstring).
+
+        ``rate``, ``temperature``, ``preserve_keywords`` and ``preserve_words`` are the service's
+        ``scaledown`` options for this call, in place of the constructor's; any other keyword is a
+        ``TypeError`` naming it (nothing else is ever sent).
 
         A batch sends up to ``max_concurrency`` requests at a time on worker threads (so it works
         inside a running event loop too). Every item finishes; then, if some failed,
@@ -180,21 +184,25 @@ class ScaleDownCompressor:
         """
         pairs, batch = _core.pairs_of(context, prompt)
         max_tokens = _core.check_max_tokens(max_tokens)
+        options = self._options.updated(rate, temperature, preserve_keywords, preserve_words)
         key = self._key()
         if not batch:
-            return self._one(key, *pairs[0], max_tokens)
-        return _core.run_batch(lambda c, p: self._one(key, c, p, max_tokens), pairs,
+            return self._one(key, *pairs[0], max_tokens, options)
+        return _core.run_batch(lambda c, p: self._one(key, c, p, max_tokens, options), pairs,
                                self.max_concurrency, return_exceptions)
 
     async def acompress(self, context: str | list[str], prompt: str | list[str], max_tokens: int | None = None,
-                        *, return_exceptions: bool = False) -> CompressedPrompt | list[Any]:
+                        *, return_exceptions: bool = False, rate: str | float | None = None,
+                        temperature: float | None = None, preserve_keywords: bool | None = None,
+                        preserve_words: Sequence[str] | None = None) -> CompressedPrompt | list[Any]:
         """``compress`` with the async pool; a batch has at most ``max_concurrency`` requests in flight."""
         pairs, batch = _core.pairs_of(context, prompt)
         max_tokens = _core.check_max_tokens(max_tokens)
+        options = self._options.updated(rate, temperature, preserve_keywords, preserve_words)
         key = self._key()
 
         async def one(c: str, p: str) -> CompressedPrompt:
-            return await self._aone(key, c, p, max_tokens)
+            return await self._aone(key, c, p, max_tokens, options)
 
         if not batch:
             return await one(*pairs[0])
@@ -215,16 +223,24 @@ class ScaleDownCompressor:
                                       "(spaces, control or non-ASCII characters); check how it was set")
         return key
 
-    def _request(self, key: str, context: str, prompt: str, max_tokens: int | None) -> tuple[str, dict, dict]:
+    @property
+    def _options(self) -> _core.CallOptions:
+        """The constructor's service options (a call may replace some)."""
+        return _core.CallOptions(self.rate, self.temperature, self.preserve_keywords, self.preserve_words)
+
+    def _request(self, key: str, context: str, prompt: str, max_tokens: int | None,
+                 options: _core.CallOptions) -> tuple[str, dict, dict]:
         payload = _core.build_payload(
-            context, prompt, self.rate, model=self.target_model, temperature=self.temperature,
-            preserve_keywords=self.preserve_keywords, preserve_words=self.preserve_words, max_tokens=max_tokens,
+            context, prompt, options.rate, model=self.target_model, temperature=options.temperature,
+            preserve_keywords=options.preserve_keywords, preserve_words=options.preserve_words,
+            max_tokens=max_tokens,
         )
         headers = {"x-api-key": key, "Content-Type": "application/json", "x-source": SOURCE_HEADER}
         return self.api_url + ENDPOINT, headers, payload
 
-    def _one(self, key: str, context: str, prompt: str, max_tokens: int | None) -> CompressedPrompt:
-        url, headers, payload = self._request(key, context, prompt, max_tokens)
+    def _one(self, key: str, context: str, prompt: str, max_tokens: int | None,
+              options: _core.CallOptions) -> CompressedPrompt:
+        url, headers, payload = self._request(key, context, prompt, max_tokens, options)
         client = self._sync_client()
         started = time.perf_counter()
         for attempt in range(self.max_retries + 1):
@@ -238,12 +254,13 @@ class ScaleDownCompressor:
                 continue
             delay = self._retry_delay(response, attempt) if not last else None
             if delay is None:
-                return self._result(response, started)
+                return self._result(response, started, options.rate)
             time.sleep(delay)
         raise AssertionError("unreachable: the retry loop returns or raises")  # pragma: no cover
 
-    async def _aone(self, key: str, context: str, prompt: str, max_tokens: int | None) -> CompressedPrompt:
-        url, headers, payload = self._request(key, context, prompt, max_tokens)
+    async def _aone(self, key: str, context: str, prompt: str, max_tokens: int | None,
+                     options: _core.CallOptions) -> CompressedPrompt:
+        url, headers, payload = self._request(key, context, prompt, max_tokens, options)
         client = self._async_client()
         started = time.perf_counter()
         for attempt in range(self.max_retries + 1):
@@ -258,7 +275,7 @@ class ScaleDownCompressor:
                 continue
             delay = self._retry_delay(response, attempt) if not last else None
             if delay is None:
-                return self._result(response, started)
+                return self._result(response, started, options.rate)
             await asyncio.sleep(delay)
         raise AssertionError("unreachable: the retry loop returns or raises")  # pragma: no cover
 
@@ -281,11 +298,11 @@ class ScaleDownCompressor:
             return None
         return self._delay(attempt, response.headers.get("retry-after"), f"HTTP {response.status_code}")
 
-    def _result(self, response: httpx.Response, started: float) -> CompressedPrompt:
+    def _result(self, response: httpx.Response, started: float, rate: _core.Rate) -> CompressedPrompt:
         body = _core.decode_body(response.content)
         if response.status_code != 200:
             raise _core.error_for_status(response.status_code, body)
-        return _core.parse_response(body, status=200, requested_rate=self.rate, target_model=self.target_model,
+        return _core.parse_response(body, status=200, requested_rate=rate, target_model=self.target_model,
                                     elapsed_ms=(time.perf_counter() - started) * 1000.0)
 
 

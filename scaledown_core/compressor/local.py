@@ -22,6 +22,7 @@ The output is the compressed **context only** (what goes before your prompt), un
 from __future__ import annotations
 
 import asyncio
+import copy
 import html
 import logging
 import math
@@ -566,32 +567,50 @@ class LocalCompressor:
     # ------------------------------------------------------------------ public shells
 
     def compress(self, context: str | list[str], prompt: str | list[str], max_tokens: int | None = None,
-                 *, return_exceptions: bool = False) -> CompressedPrompt | list[Any]:
+                 *, return_exceptions: bool = False, rate: str | float | None = None,
+                 preserve_keywords: bool | None = None,
+                 preserve_words: Sequence[str] | None = None) -> CompressedPrompt | list[Any]:
         """Compress one context (str) or a batch (list); see the class docstring.
 
+        ``rate``, ``preserve_keywords`` and ``preserve_words`` replace the constructor's for this call.
         A batch runs every item; if some fail, :class:`~scaledown_core.exceptions.BatchError` is
         raised afterwards with the results and per-item errors, or, with ``return_exceptions=True``,
         the exceptions are returned in place of the failed items.
         """
         pairs, batch = _core.pairs_of(context, prompt)
         max_tokens = _core.check_max_tokens(max_tokens)
+        engine = self._for_call(rate, preserve_keywords, preserve_words)
         if not batch:
-            return self._compress_one(*pairs[0], max_tokens)
-        return _core.run_batch(lambda c, p: self._compress_one(c, p, max_tokens), pairs,
+            return engine._compress_one(*pairs[0], max_tokens)
+        return _core.run_batch(lambda c, p: engine._compress_one(c, p, max_tokens), pairs,
                                self.max_concurrency, return_exceptions)
 
     async def acompress(self, context: str | list[str], prompt: str | list[str], max_tokens: int | None = None,
-                        *, return_exceptions: bool = False) -> CompressedPrompt | list[Any]:
+                        *, return_exceptions: bool = False, rate: str | float | None = None,
+                        preserve_keywords: bool | None = None,
+                        preserve_words: Sequence[str] | None = None) -> CompressedPrompt | list[Any]:
         """``compress`` for async code: the work runs in worker threads, the event loop stays free."""
         pairs, batch = _core.pairs_of(context, prompt)
         max_tokens = _core.check_max_tokens(max_tokens)
+        engine = self._for_call(rate, preserve_keywords, preserve_words)
 
         async def one(c: str, p: str) -> CompressedPrompt:
-            return await asyncio.to_thread(self._compress_one, c, p, max_tokens)
+            return await asyncio.to_thread(engine._compress_one, c, p, max_tokens)
 
         if not batch:
             return await one(*pairs[0])
         return await _core.arun_batch(one, pairs, self.max_concurrency, return_exceptions)
+
+    def _for_call(self, rate: Any, preserve_keywords: Any, preserve_words: Any) -> "LocalCompressor":
+        """This compressor, or a copy of it with one call's own options (checked as the constructor checks)."""
+        if rate is None and preserve_keywords is None and preserve_words is None:
+            return self
+        mine = _core.CallOptions(self.rate, None, self.preserve_keywords, self.preserve_words or None)
+        options = mine.updated(rate=rate, preserve_keywords=preserve_keywords, preserve_words=preserve_words)
+        engine = copy.copy(self)
+        engine.rate, engine.preserve_keywords = options.rate, options.preserve_keywords
+        engine.preserve_words = options.preserve_words or []
+        return engine
 
     # ------------------------------------------------------------------ engine
 

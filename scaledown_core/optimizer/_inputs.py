@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..code import OnParse, SourceFile, load_sources, parse_source
+from ..code.loader import path_items
 from ..code.render import split_rendered
 
 __all__ = ["Request", "check_arguments", "is_multi", "load_inputs", "read_request"]
@@ -25,13 +26,13 @@ def check_arguments(context: Any, query: Any, file_path: Any, max_tokens: Any,
         raise ValueError("query must be a non-empty string")
     if not isinstance(context, str):
         raise TypeError(f"context must be a string; got {type(context).__name__}")
-    if context and file_path not in _NO_PATH:
-        raise ValueError("give either context or file_path, not both")
     if context_path is not None:
         if not isinstance(context_path, str) or not context_path.strip():
             raise TypeError("context_path must be a non-empty string such as 'pkg/module.py'")
         if file_path not in _NO_PATH:
             raise ValueError("context_path names where context came from; with file_path, leave it out")
+    if context and file_path not in _NO_PATH:
+        _path_of_context(file_path)
     if max_tokens is None:
         return default_budget
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
@@ -39,6 +40,17 @@ def check_arguments(context: Any, query: Any, file_path: Any, max_tokens: Any,
     if max_tokens <= 0:
         raise ValueError(f"max_tokens must be a positive number of tokens; got {max_tokens}")
     return max_tokens
+
+
+def _path_of_context(file_path: Any) -> str:
+    """The one file ``context`` is the text of, when both are given; ValueError when ``file_path`` names
+    a folder or several files (which of them would the text be?)."""
+    items = path_items(file_path)
+    if len(items) != 1 or os.path.isdir(items[0]):
+        raise ValueError("with context given, file_path names the one file the context is the text of; "
+                         f"got {'a folder' if len(items) == 1 else f'{len(items)} paths'}. Pass the folder "
+                         "or the paths alone (context='') to read them")
+    return os.fspath(items[0])
 
 
 def is_multi(file_path: Any) -> bool:
@@ -93,6 +105,8 @@ def read_request(context: Any, query: Any, file_path: Any, max_tokens: Any, extr
     """Checks an ``optimize`` call's arguments and loads its sources; unknown ``extra`` arguments warn.
     ``on_parse`` as in :func:`~scaledown_core.code.parse_source`."""
     budget = check_arguments(context, query, file_path, max_tokens, default_budget, context_path)
+    if context and file_path not in _NO_PATH:  # the text of that file, as an editor buffer would give it
+        context_path, file_path = _path_of_context(file_path), None
     warnings: list[str] = []
     if extra:
         warnings.append(f"ignored unknown arguments: {', '.join(sorted(extra))}")

@@ -35,6 +35,8 @@ __all__ = ["SemanticOptimizer", "DEFAULT_MODEL"]
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "Qwen/Qwen3-Embedding-0.6B"
+# What the specification searches for when no query is given: the code that does the main work.
+DEFAULT_QUERY = "main logic"
 # Built indexes (windows, vectors, FAISS index) kept in memory, keyed by model and file contents, so a
 # second query over the same code embeds only the query; bounded to keep a long-lived process small.
 INDEX_CACHE_SIZE = 16
@@ -375,15 +377,18 @@ class SemanticOptimizer:
         context_path: str | None = None,
         **kwargs: Any,
     ) -> OptimizedContext:
-        """The ``top_k`` units of ``file_path`` (or of ``context`` when no path is given) nearest to ``query``.
+        """The ``top_k`` units of ``file_path`` (or of ``context`` when no path is given) nearest to ``query``
+        (``DEFAULT_QUERY``, ``"main logic"``, when none is given, with a warning saying so).
 
         ``max_tokens`` (optional) is a hard budget on the output in ``target_model`` tokens; units that
         do not fit whole are shown in part (head plus their best-matching window) or left out.
         ``context_path`` names where ``context`` came from; the result's spans carry it as their path.
         """
         started = time.perf_counter()
-        req = read_request(context, query, file_path, max_tokens, kwargs, default_budget=None,
-                           context_path=context_path)
+        req = read_request(context, DEFAULT_QUERY if query is None else query, file_path, max_tokens, kwargs,
+                           default_budget=None, context_path=context_path)
+        if query is None:
+            req.warnings.append(f"no query given: searched for {DEFAULT_QUERY!r}, the default")
         return self._select(req.files, req.query, req.budget, req.warnings, started, req.multi)
 
     async def aoptimize(

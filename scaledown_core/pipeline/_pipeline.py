@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterator, Sequence
 
 from ..code.loader import path_items
-from ..exceptions import PipelineError
+from ..exceptions import PipelineError, ScaleDownError
 from ..tokens import encoding_name_for, get_counter
 from ..types import PipelineMetrics, PipelineResult, StageRecord
 from ._stages import Entry, Role, StageSpec, describe_stage
@@ -34,6 +34,8 @@ class _RunArgs:
     prompt: str | None
     context: str
     max_tokens: int | None
+    options: dict[str, Any]
+    """Extra keywords of the run, each for the stages that declare it (see ``_stages``)."""
 
 
 class Pipeline:
@@ -101,13 +103,21 @@ class Pipeline:
         prompt: str | None = None,
         context: str = "",
         max_tokens: int | None = None,
+        **options: Any,
     ) -> PipelineResult:
         """Run every stage in order and return the last output with one history record per stage.
 
-        Raises ``ValueError``/``TypeError`` for bad arguments before any stage runs, and
-        ``PipelineError`` (naming the stage, its exception chained) when a stage fails.
+        ``context`` is the source the first stage reads; given with ``file_path`` (one file), it is that
+        file's text (an editor's unsaved buffer, say) and the file is not read. Any other keyword
+        (``rate=0.3``, ``preserve_words=[...]``) goes to each stage that declares it as a keyword-only
+        parameter, and is a ``TypeError`` naming it when no stage does.
+
+        Raises ``ValueError``/``TypeError`` for bad arguments before any stage runs. A stage's own
+        ``ScaleDownError`` (``AuthenticationError``, ``APIError``, ``OptimizerError``, ...) is raised as
+        itself with ``stage`` set to the step's name; any other exception from a stage, and a stage's
+        result the pipeline cannot use, is ``PipelineError`` (naming the stage, the cause chained).
         """
-        args = self._prepare(query, file_path, prompt, context, max_tokens, use_async=False)
+        args = self._prepare(query, file_path, prompt, context, max_tokens, options, use_async=False)
         run = _RunState(self, args)
         entry: Entry | None = None
         for index, spec in enumerate(self._specs):
@@ -128,10 +138,11 @@ class Pipeline:
         prompt: str | None = None,
         context: str = "",
         max_tokens: int | None = None,
+        **options: Any,
     ) -> PipelineResult:
         """``run`` for async code: awaits each stage's ``aoptimize``/``acompress`` (or ``async def``
         callable) where it has one, and runs a sync-only stage in a worker thread."""
-        args = self._prepare(query, file_path, prompt, context, max_tokens, use_async=True)
+        args = self._prepare(query, file_path, prompt, context, max_tokens, options, use_async=True)
         run = _RunState(self, args)
         entry: Entry | None = None
         for index, spec in enumerate(self._specs):
@@ -154,6 +165,7 @@ class Pipeline:
         prompt: Any,
         context: Any,
         max_tokens: Any,
+        options: dict[str, Any],
         *,
         use_async: bool,
     ) -> _RunArgs:
@@ -177,13 +189,12 @@ class Pipeline:
                 )
             if not entries[0].takes("file_path"):
                 raise ValueError(f"stage {first.kind} does not take file_path; pass the text as context")
-            if context:
-                raise ValueError("give either context or file_path, not both: the first stage reads one source")
         if prompt is None and query is None and any(
             spec.role is Role.COMPRESSOR and entry.takes("prompt") for spec, entry in zip(self._specs, entries)
         ):
             raise ValueError("a compressor stage needs a prompt: pass prompt= (or query=, used as the prompt)")
-        return _RunArgs(query, file_path, prompt, context, max_tokens)
+        _check_options(options, self._specs, entries)
+        return _RunArgs(query, file_path, prompt, context, max_tokens, dict(options))
 
 
 # --------------------------------------------------------------------------- construction checks
@@ -255,6 +266,16 @@ def _entry_for(spec: StageSpec, use_async: bool) -> Entry:
     return entry
 
 
+def _check_options(options: dict[str, Any], specs: list[StageSpec], entries: list[Entry]) -> None:
+    """TypeError for an extra keyword of ``run`` that no stage declares (it would be lost)."""
+    unknown = sorted(name for name in options if not any(name in entry.options for entry in entries))
+    if unknown:
+        declared = {spec.name: sorted(entry.options) for spec, entry in zip(specs, entries) if entry.options}
+        listed = "; ".join(f"{name}: {', '.join(names)}" for name, names in declared.items()) or "none"
+        raise TypeError(f"Pipeline.run() got keyword(s) {', '.join(map(repr, unknown))} that no stage takes "
+                        f"(options the stages take: {listed})")
+
+
 def _optional_text(name: str, value: Any) -> str | None:
     if value is None:
         return None
@@ -292,6 +313,7 @@ def _arguments(
     if spec.role is not Role.CALLABLE and args.max_tokens is not None:
         offered["max_tokens"] = args.max_tokens
     kwargs = {name: value for name, value in offered.items() if entry.takes(name)}
+    kwargs.update((name, value) for name, value in args.options.items() if name in entry.options)
     if entry.context_keyword:
         kwargs["context"] = text
         return (), kwargs
@@ -303,6 +325,9 @@ def _call(spec: StageSpec, entry: Entry, call: tuple[tuple[Any, ...], dict[str, 
     started = time.perf_counter()
     try:
         output = entry.call(*call[0], **call[1])
+    except ScaleDownError as exc:
+        _name_stage(spec, exc)
+        raise
     except Exception as exc:
         raise _stage_failed(spec, exc) from exc
     return output, (time.perf_counter() - started) * 1000.0
@@ -316,9 +341,21 @@ async def _acall(spec: StageSpec, entry: Entry, call: tuple[tuple[Any, ...], dic
             output = await entry.call(*call[0], **call[1])
         else:
             output = await asyncio.to_thread(entry.call, *call[0], **call[1])
+    except ScaleDownError as exc:
+        _name_stage(spec, exc)
+        raise
     except Exception as exc:
         raise _stage_failed(spec, exc) from exc
     return output, (time.perf_counter() - started) * 1000.0
+
+
+def _name_stage(spec: StageSpec, exc: ScaleDownError) -> None:
+    """Mark a stage's own error with the stage (attribute and message) so it can be raised as itself."""
+    if exc.stage is not None:
+        return
+    exc.stage = spec.name
+    if exc.args and isinstance(exc.args[0], str):
+        exc.args = (f"stage {spec.kind}: {exc.args[0]}", *exc.args[1:])
 
 
 def _stage_failed(spec: StageSpec, exc: Exception) -> PipelineError:

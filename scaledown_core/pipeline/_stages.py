@@ -9,7 +9,9 @@ A step is one of:
 - a **callable** ``str -> str`` (a plain function or an ``async def`` one).
 
 A stage receives only the protocol arguments its method declares: a parameter that is not in its
-signature is never passed (unless the method takes ``**kwargs``).
+signature is never passed (unless the method takes ``**kwargs``). A stage's keyword-only parameters
+(``rate``, ``preserve_words``, ...) other than the protocol's are its per-call options: an extra
+keyword given to ``Pipeline.run`` goes to every stage that declares it so, and to no other.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ class Role(str, Enum):
 OPTIMIZER_ARGS = ("query", "file_path", "max_tokens")
 COMPRESSOR_ARGS = ("prompt", "max_tokens")
 
+# Keyword-only parameters the pipeline itself sets (or that a single pipeline run has no use for), so
+# never a per-call option: the source's name belongs to the first stage, one run is never a batch.
+_NOT_OPTIONS = frozenset({"context", "context_path", "return_exceptions", *OPTIMIZER_ARGS, *COMPRESSOR_ARGS})
+
 _SYNC_METHOD = {Role.OPTIMIZER: "optimize", Role.COMPRESSOR: "compress"}
 _ASYNC_METHOD = {Role.OPTIMIZER: "aoptimize", Role.COMPRESSOR: "acompress"}
 
@@ -47,6 +53,8 @@ class Entry:
     """Protocol argument names the entry declares; None when it takes ``**kwargs`` (it accepts all)."""
     context_keyword: bool
     """True when the text goes in as ``context=``; False when it goes first, positionally."""
+    options: frozenset[str] = frozenset()
+    """The per-call options the entry declares (keyword-only parameters outside the protocol)."""
 
     def takes(self, argument: str) -> bool:
         return self.accepts is None or argument in self.accepts
@@ -122,7 +130,8 @@ def _entry(func: Callable[..., Any], protocol: tuple[str, ...]) -> Entry:
     named = {p.name: p for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
     takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
     accepts = None if takes_kwargs else frozenset(n for n in protocol if n in named)
-    return Entry(func, accepts, context_keyword="context" in named)
+    options = frozenset(p.name for p in params if p.kind is p.KEYWORD_ONLY and p.name not in _NOT_OPTIONS)
+    return Entry(func, accepts, context_keyword="context" in named, options=options)
 
 
 def describe_stage(name: Any, stage: Any) -> StageSpec:

@@ -358,7 +358,6 @@ def test_file_path_needs_a_stage_that_takes_it() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"query": "q", "file_path": "x.py", "context": "text"}, ValueError, "either context or file_path"),
         ({"query": "q", "context": "text", "max_tokens": 0}, ValueError, "positive integer"),
         ({"query": "q", "context": "text", "max_tokens": True}, ValueError, "positive integer"),
         ({"query": "  ", "context": "text"}, ValueError, "query must not be empty"),

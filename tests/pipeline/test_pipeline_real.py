@@ -59,13 +59,14 @@ async def test_arun_gives_the_same_result(source: Path) -> None:
     assert [r.output_tokens for r in result.history] == [r.output_tokens for r in sync.history]
 
 
-def test_a_missing_file_is_a_pipeline_error_naming_the_stage(tmp_path: Path) -> None:
+def test_a_missing_file_is_the_optimizers_own_error_naming_the_stage(tmp_path: Path) -> None:
     from scaledown_core import OptimizerError
 
     pipeline = Pipeline([("haste", HasteOptimizer()), ("compress", LocalCompressor())])
-    with pytest.raises(PipelineError, match="'haste' \\(HasteOptimizer, optimizer\\) failed") as info:
+    with pytest.raises(OptimizerError, match="^stage 'haste' \\(HasteOptimizer, optimizer\\): ") as info:
         pipeline.run(query=QUERY, file_path=str(tmp_path / "gone.py"), prompt=PROMPT)
-    assert isinstance(info.value.__cause__, OptimizerError)
+    assert not isinstance(info.value, PipelineError)
+    assert info.value.stage == "haste"
     assert "gone.py" in str(info.value)
 
 
