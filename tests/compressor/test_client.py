@@ -338,3 +338,25 @@ def test_text_with_a_lone_surrogate_is_refused_before_any_request() -> None:
         compressor.compress("Paris \ud800 is the capital.", "capital?")
     with pytest.raises(ValueError, match="prompt holds a lone surrogate"):
         compressor.compress("Paris is the capital.", "capital \udc00?")
+
+
+def test_a_calls_own_service_options_replace_the_constructors_on_the_wire(fault_server: FaultServer) -> None:
+    fault_server.script(Reply())
+    client = client_for(fault_server, rate=0.5, preserve_words=["Paris"])
+    client.compress(CONTEXT, PROMPT, rate="0.2", temperature=0.3, preserve_keywords=True, preserve_words=["Louvre"])
+    asyncio.run(client.acompress(CONTEXT, PROMPT))
+    sent, again = (seen.body for seen in fault_server.seen)
+    assert sent["scaledown"] == {"rate": 0.2, "temperature": 0.3, "preserve_keywords": True,
+                                 "preserve_words": ["Louvre"]}
+    assert again["scaledown"] == {"rate": 0.5, "preserve_words": ["Paris"]}  # the constructor's, untouched
+
+
+@pytest.mark.parametrize(("option", "error"), [({"rate": 2}, ValueError), ({"temperature": "hot"}, TypeError),
+                                               ({"preserve_keywords": "yes"}, TypeError),
+                                               ({"query": "q"}, TypeError), ({"file_path": "a.py"}, TypeError)])
+def test_a_bad_or_unknown_call_option_raises_before_any_request(fault_server: FaultServer, option: dict,
+                                                                 error: type[Exception]) -> None:
+    fault_server.script(Reply())
+    with pytest.raises(error, match=next(iter(option))):
+        client_for(fault_server).compress(CONTEXT, PROMPT, **option)
+    assert fault_server.seen == []

@@ -523,3 +523,57 @@ def test_empty_and_bytes_file_paths_fail_before_any_stage(file_path: Any, error:
     with pytest.raises(error, match=message):
         Pipeline([("o", opt)]).run(query="q", file_path=file_path)
     assert opt.calls == []
+
+
+# ----------------------------------------------------------------- a stage's own errors, extra keywords
+
+
+class KeylessCompressor:
+    """Fails as a compressor without an API key does."""
+
+    target_model = "gpt-4o"
+
+    def compress(self, context: str, prompt: str) -> str:
+        from scaledown_core.exceptions import AuthenticationError
+
+        raise AuthenticationError("no ScaleDown API key")
+
+    async def acompress(self, context: str, prompt: str) -> str:
+        return self.compress(context, prompt)
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+def test_a_stages_own_scaledown_error_is_raised_as_itself_naming_the_stage(use_async: bool) -> None:
+    from scaledown_core.exceptions import AuthenticationError
+
+    pipe = Pipeline([("lines", LineOptimizer()), ("remote", KeylessCompressor())])
+    with pytest.raises(AuthenticationError) as info:
+        if use_async:
+            asyncio.run(pipe.arun(query=QUERY, prompt="p", context=SOURCE))
+        else:
+            pipe.run(query=QUERY, prompt="p", context=SOURCE)
+    assert not isinstance(info.value, PipelineError)
+    assert info.value.stage == "remote"
+    assert str(info.value) == "stage 'remote' (KeylessCompressor, compressor): no ScaleDown API key"
+
+
+class OptionsCompressor(HalfCompressor):
+    """Declares per-call options as keyword-only parameters, as the real compressors do."""
+
+    def compress(self, context: str, prompt: str, max_tokens: int | None = None, *,
+                 rate: float | None = None, context_path: str | None = None) -> CompressedPrompt:
+        self.options = {"rate": rate, "context_path": context_path}
+        return super().compress(context, prompt, max_tokens)
+
+
+def test_extra_keywords_reach_only_the_stages_declaring_them() -> None:
+    first, last = KwargsOptimizer(), OptionsCompressor()
+    Pipeline([("k", first), ("o", last)]).run(query=QUERY, prompt="p", context=SOURCE, rate=0.3)
+    assert "rate" not in first.received[0]  # **kwargs declares no option by name
+    assert last.options["rate"] == 0.3
+    assert last.options["context_path"] is None  # the pipeline's own keywords are never options
+
+    with pytest.raises(TypeError, match=r"'temperature'.*no stage takes.*o: rate"):
+        Pipeline([("k", KwargsOptimizer()), ("o", OptionsCompressor())]).run(context=SOURCE, prompt="p", temperature=1)
+    with pytest.raises(TypeError, match="'context_path'"):
+        Pipeline([("o", OptionsCompressor())]).run(context=SOURCE, prompt="p", context_path="a.py")
