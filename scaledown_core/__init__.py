@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from .optimizer import HasteOptimizer, SemanticOptimizer
     from .pipeline import Pipeline
 
-__version__ = "0.1.0"
+# Above 0.1.4, the release of an unrelated older project that holds the name "scaledown" on PyPI.
+__version__ = "0.2.0"
 
 __all__ = [
     "APIError",
