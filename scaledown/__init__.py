@@ -17,10 +17,8 @@ from types import ModuleType
 from typing import Any, Sequence
 
 import scaledown_core as _core
-from scaledown_core import *  # noqa: F401,F403  (the public surface, re-exported as is)
-from scaledown_core import __all__ as _core_all
 
-__all__ = list(_core_all)
+__all__ = list(_core.__all__)
 __version__ = _core.__version__
 
 _ALIAS = __name__
@@ -58,8 +56,12 @@ if not any(isinstance(finder, _AliasFinder) for finder in sys.meta_path):
 
 
 def __getattr__(name: str) -> Any:
-    # the lazy names (optimizers, compressors, Pipeline) resolve in scaledown_core, once
-    return getattr(_core, name)
+    # every public name resolves in scaledown_core, on first use, so the lazy ones stay lazy
+    if name in __all__:
+        value = getattr(_core, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

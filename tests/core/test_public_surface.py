@@ -71,7 +71,8 @@ def test_scaledown_is_the_same_objects_as_scaledown_core() -> None:
 def test_import_scaledown_is_light_and_a_missing_submodule_is_not_found() -> None:
     code = (
         "import sys, scaledown, scaledown.optimizer, scaledown.exceptions; "
-        "heavy = [m for m in ('torch', 'sentence_transformers', 'faiss', 'llama_index', 'langchain_core', 'fastapi') "
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'faiss', 'llama_index', 'langchain_core', 'fastapi', "
+        "'scaledown_core.optimizer.haste', 'scaledown_core.compressor', 'scaledown_core.pipeline') "
         "if m in sys.modules]; print(','.join(heavy))\n"
         "try:\n    import scaledown.no_such_module\nexcept ModuleNotFoundError as e:\n    print(e.name)"
     )
