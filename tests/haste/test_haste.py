@@ -390,9 +390,12 @@ def test_constructor_validates(kwargs: dict) -> None:
         HasteOptimizer(**kwargs)
 
 
-def test_context_and_file_path_together_is_misuse() -> None:
-    with pytest.raises(ValueError, match="either"):
-        HasteOptimizer().optimize(context="x = 1\n", query="x", file_path=PACKAGE / "models.py")
+def test_context_with_a_file_path_is_that_files_text() -> None:
+    result = HasteOptimizer().optimize(context="x = 1\n", query="x", file_path=PACKAGE / "models.py")
+    assert result.content.rstrip("\n") == "x = 1"
+    assert [span.path for span in result.spans] == [str(PACKAGE / "models.py")]
+    with pytest.raises(ValueError, match="names the one file"):
+        HasteOptimizer().optimize(context="x = 1\n", query="x", file_path=[PACKAGE / "models.py", PACKAGE / "models.py"])
 
 
 def test_missing_path_names_it(tmp_path: Path) -> None:
