@@ -67,3 +67,10 @@ def test_context_with_a_folder_is_refused(spec_project: Path) -> None:
 
     with pytest.raises(ValueError, match="names the one file the context is the text of; got a folder"):
         HasteOptimizer().optimize(context="x = 1\n", query="x", file_path=".")
+
+
+def test_an_unknown_keyword_is_an_error_naming_it(spec_project: Path) -> None:
+    from scaledown.optimizer import HasteOptimizer
+
+    with pytest.raises(TypeError, match="'top_k'.*constructor"):
+        HasteOptimizer().optimize(query="training loop", file_path="train.py", top_k=3)

@@ -102,14 +102,17 @@ class Request:
 
 def read_request(context: Any, query: Any, file_path: Any, max_tokens: Any, extra: Mapping[str, Any],
                  default_budget: int | None, context_path: Any = None, on_parse: OnParse | None = None) -> Request:
-    """Checks an ``optimize`` call's arguments and loads its sources; unknown ``extra`` arguments warn.
+    """Checks an ``optimize`` call's arguments and loads its sources; unknown ``extra`` arguments are a
+    TypeError naming them.
     ``on_parse`` as in :func:`~scaledown_core.code.parse_source`."""
     budget = check_arguments(context, query, file_path, max_tokens, default_budget, context_path)
     if context and file_path not in _NO_PATH:  # the text of that file, as an editor buffer would give it
         context_path, file_path = _path_of_context(file_path), None
-    warnings: list[str] = []
     if extra:
-        warnings.append(f"ignored unknown arguments: {', '.join(sorted(extra))}")
+        raise TypeError(f"optimize() got unexpected keyword argument(s) {', '.join(map(repr, sorted(extra)))}; it "
+                        "takes context, query, file_path, max_tokens and context_path (settings such as top_k "
+                        "belong to the optimizer's constructor)")
+    warnings: list[str] = []
     files = load_inputs(context, file_path, warnings, context_path, on_parse)
     if file_path in _NO_PATH:  # context split at file headers keeps its headers in the output
         multi = context_path is None and any(sf.path is not None for sf in files)

@@ -454,9 +454,9 @@ def test_no_source_at_all_is_said(file_path: object) -> None:
     assert result.content == "" and any("no source" in w for w in result.metrics.warnings)
 
 
-def test_unknown_keyword_is_reported() -> None:
-    result = HasteOptimizer().optimize(context="x = 1\n", query="x", max_tokens=50, temperature=0.2)
-    assert any("temperature" in w for w in result.metrics.warnings)
+def test_unknown_keyword_is_refused_naming_it() -> None:
+    with pytest.raises(TypeError, match="'temperature'"):
+        HasteOptimizer().optimize(context="x = 1\n", query="x", max_tokens=50, temperature=0.2)
 
 
 def test_five_megabyte_file_completes() -> None:

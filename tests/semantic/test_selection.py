@@ -185,9 +185,7 @@ def test_bad_input(fake, tmp_path: Path) -> None:
         opt.optimize(query="x", file_path=binary)
     with pytest.raises(ValueError, match="query"):
         opt.optimize(context="def f(): pass", query="  ")
-    with pytest.raises(ValueError, match="query"):
-        opt.optimize(context="def f(): pass")
-    with pytest.raises(ValueError, match="either"):
+    with pytest.raises(ValueError, match="names the one file"):
         opt.optimize(context="def f(): pass", query="f", file_path=tmp_path)
     with pytest.raises(ValueError, match="positive"):
         opt.optimize(context="def f(): pass", query="f", max_tokens=0)
@@ -201,13 +199,14 @@ def test_bad_input(fake, tmp_path: Path) -> None:
         SemanticOptimizer(model_name="  ")
 
 
-def test_non_utf8_and_unknown_arguments_are_reported(fake, tmp_path: Path) -> None:
+def test_non_utf8_is_reported_and_unknown_arguments_refused(fake, tmp_path: Path) -> None:
     path = tmp_path / "latin.py"
     path.write_bytes(b"def caf\xe9_invoice():\n    return 'invoice'\n")
-    result = SemanticOptimizer(embedder=fake).optimize(query="invoice", file_path=path, verbose=True)
-    warnings = " ".join(result.metrics.warnings)
-    assert "not valid UTF-8" in warnings and "ignored unknown arguments: verbose" in warnings
+    result = SemanticOptimizer(embedder=fake).optimize(query="invoice", file_path=path)
+    assert "not valid UTF-8" in " ".join(result.metrics.warnings)
     assert result.spans
+    with pytest.raises(TypeError, match="'verbose'.*constructor"):
+        SemanticOptimizer(embedder=fake).optimize(query="invoice", file_path=path, verbose=True)
 
 
 def test_empty_and_import_only_sources(fake, tmp_path: Path) -> None:
