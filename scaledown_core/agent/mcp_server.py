@@ -8,7 +8,7 @@ key rules.
 
 Adding a tool is a few lines: an async function whose parameters use the :mod:`.schemas` types, that
 awaits ``_call(ctx, operation, ...)`` (worker thread, typed errors, MCP progress and cancellation when
-``progress=True``) and returns ``_answer(text, result)``.
+``progress=True``) and returns ``_answer(result)``.
 """
 
 # No "from __future__ import annotations": the SDK reads the tool signatures at registration time.
@@ -82,7 +82,7 @@ def build_server(tools: AgentTools | None = None) -> "MCPServer":
         """Select the code a task needs from files or folders, within max_tokens: whole functions,
         methods and class lines in source order, the rest marked '# ...'. Reports progress per file."""
         result = await _call(ctx, agent.select_code, query, paths, max_tokens, language, progress=True)
-        return _answer(result.content, result, f"{len(result.spans)} units from {len(result.files)} files")
+        return _answer(result)
 
     @server.tool(annotations=_READ_ONLY)
     async def compress_text(context: Context, prompt: Prompt, ctx: ToolContext,
@@ -90,7 +90,7 @@ def build_server(tools: AgentTools | None = None) -> "MCPServer":
                             rate: Rate = None) -> Annotated[CallToolResult, CompressTextResult]:
         """Compress a long text (a document, a log, a tool output) to the passages a prompt needs."""
         result = await _call(ctx, agent.compress_text, context, prompt, max_tokens, rate)
-        return _answer(result.content, result, f"{result.engine} engine")
+        return _answer(result)
 
     @server.tool(annotations=_READ_ONLY)
     async def read_file_for(query: Query, path: FilePath, ctx: ToolContext,
@@ -98,7 +98,7 @@ def build_server(tools: AgentTools | None = None) -> "MCPServer":
         """Read one file cut down to what the query needs (the whole file when it fits): use it instead
         of reading a whole file."""
         result = await _call(ctx, agent.read_file_for, query, path, max_tokens)
-        return _answer(result.content, result, f"{result.path}, {result.method}")
+        return _answer(result)
 
     return server
 
@@ -131,13 +131,9 @@ def _wants_progress(ctx: "ToolContext") -> bool:
     return bool(meta) and meta.get("progress_token", meta.get("progressToken")) is not None
 
 
-def _answer(text: str, result: Any, what: str) -> "CallToolResult":
-    """The model reads ``text`` and one line of figures; clients read the structured result."""
-    figures = (f"[scaledown: {what}; {result.output_tokens} of {result.original_tokens} tokens "
-               f"({result.target_model})]")
-    notes = "".join(f"\n[warning: {w}]" for w in result.warnings)
-    body = f"{text.rstrip()}\n{figures}{notes}" if text.strip() else f"{figures}{notes}"
-    return CallToolResult(content=[TextContent(type="text", text=body)],
+def _answer(result: Any) -> "CallToolResult":
+    """The model reads the kept code or text and a line of figures; clients read the structured result."""
+    return CallToolResult(content=[TextContent(type="text", text=result.for_model())],
                           structured_content=result.model_dump(mode="json"))
 
 

@@ -98,6 +98,24 @@ class ReadFileForInput(_Input):
     max_tokens: ReadMaxTokens = DEFAULT_READ_TOKENS
 
 
+class _Result(BaseModel):
+    """A tool result: ``for_model()`` (also ``str()``) is the text an agent's model reads."""
+
+    def _what(self) -> str:  # pragma: no cover - every result names itself
+        raise NotImplementedError
+
+    def for_model(self) -> str:
+        """The kept code or text, then one line of figures and a line per warning."""
+        figures = (f"[scaledown: {self._what()}; {getattr(self, 'output_tokens')} of "
+                   f"{getattr(self, 'original_tokens')} tokens ({getattr(self, 'target_model')})]")
+        notes = "".join(f"\n[warning: {w}]" for w in getattr(self, "warnings"))
+        text: str = getattr(self, "content").rstrip()
+        return f"{text}\n{figures}{notes}" if text.strip() else f"{figures}{notes}"
+
+    def __str__(self) -> str:
+        return self.for_model()
+
+
 class Span(BaseModel):
     """One kept piece of code."""
 
@@ -111,7 +129,7 @@ class Span(BaseModel):
     tokens: int = Field(description="Tokens of the shown lines of this unit.")
 
 
-class SelectCodeResult(BaseModel):
+class SelectCodeResult(_Result):
     """What ``select_code`` returns."""
 
     content: str = Field(description="The kept code in source order; '# ...' marks code taken out; "
@@ -125,8 +143,11 @@ class SelectCodeResult(BaseModel):
     target_model: str = Field(description="The model whose tokenizer counted the tokens.")
     warnings: list[str]
 
+    def _what(self) -> str:
+        return f"{len(self.spans)} units from {len(self.files)} files"
 
-class CompressTextResult(BaseModel):
+
+class CompressTextResult(_Result):
     """What ``compress_text`` returns."""
 
     content: str = Field(description="The kept passages in their order; '…' marks text taken out.")
@@ -139,8 +160,11 @@ class CompressTextResult(BaseModel):
     target_model: str
     warnings: list[str]
 
+    def _what(self) -> str:
+        return f"{self.engine} engine"
 
-class ReadFileResult(BaseModel):
+
+class ReadFileResult(_Result):
     """What ``read_file_for`` returns."""
 
     path: str = Field(description="The file, relative to the server's root (absolute when outside the first root).")
@@ -155,3 +179,6 @@ class ReadFileResult(BaseModel):
     savings_percent: float
     target_model: str
     warnings: list[str]
+
+    def _what(self) -> str:
+        return f"{self.path}, {self.method}"
