@@ -32,6 +32,9 @@ class Roots:
             if not path.is_dir():
                 raise ValueError(f"root {os.fspath(root)!r} is not a folder")
             real = path.resolve()
+            if real == Path(real.anchor):  # some clients start servers in "/": that confines nothing
+                raise ValueError(f"root {os.fspath(root)!r} is the file system's root, which would let the tools "
+                                 "read every file; name the project folder (scaledown mcp --root DIR)")
             if real not in resolved:
                 resolved.append(real)
         if not resolved:

@@ -105,6 +105,8 @@ def test_bad_arguments_raise_typed_errors(tools: AgentTools) -> None:
         tools.compress_text("some text", "question", rate=1.5)
     with pytest.raises(ValueError):
         Roots([])
+    with pytest.raises(ValueError, match="file system's root"):  # a client that starts servers in "/"
+        Roots(["/"])
 
 
 def test_read_file_for_cuts_python_to_the_query(tools: AgentTools) -> None:
