@@ -242,7 +242,9 @@ async def test_http_tools_calls_progress_and_errors(http_server: str) -> None:
     (["--transport", "http", "--port", "0"], "no API keys configured"),
     (["--keys-file", "keys.txt"], "apply to --transport http only"),
 ])
-def test_cli_refuses_unsafe_or_meaningless_settings(args: list[str], message: str) -> None:
-    done = subprocess.run([scaledown_exe(), "mcp", *args], env=server_env(), capture_output=True, text=True,
-                          timeout=60, stdin=subprocess.DEVNULL)
-    assert done.returncode == 1 and message in done.stderr
+def test_cli_refuses_unsafe_or_meaningless_settings(args: list[str], message: str,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from scaledown_core.cli import main
+
+    assert main(["mcp", *args]) == 1
+    assert message in capsys.readouterr().err
