@@ -4,6 +4,7 @@
                       [--systems all|ours|peers|NAME,...] [--quick N] [--force] [--results DIR]
   python -m bench report [--results DIR] [--out BENCHMARKS.md] [--plots bench/plots]
   python -m bench throughput --data ../shared/bench-data [--n 100] [--concurrency 1,5,10] [--rate 0.25]
+  python -m bench agent [--results DIR]
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     thr.add_argument("--concurrency", default="1,5,10", help="client max_concurrency values, separated by commas")
     thr.add_argument("--rate", type=float, default=0.25)
     thr.add_argument("--results", type=Path, default=RESULTS_DIR)
+    agent = sub.add_parser("agent", help="a scripted agent session with and without ScaleDown's agent tools")
+    agent.add_argument("--results", type=Path, default=RESULTS_DIR)
     rep = sub.add_parser("report", help="write BENCHMARKS.md tables and plots from results")
     rep.add_argument("--results", type=Path, default=RESULTS_DIR)
     rep.add_argument("--out", type=Path, default=REPO_ROOT / "BENCHMARKS.md")
@@ -52,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         concurrencies = [int(c) for c in args.concurrency.split(",") if c.strip()]
         out = throughput.run(args.data.resolve(), args.results.resolve(), args.n, concurrencies, args.rate)
         print(f"wrote {out}")
+        return 0
+    if args.command == "agent":
+        from bench import agent_session
+
+        print(f"wrote {agent_session.run(args.results.resolve())}")
         return 0
     from bench.report import write_report
 

@@ -25,6 +25,7 @@ bench/setup_peers.sh                                   # once: the peers' own ve
 .venv/bin/python -m bench run --data ../shared/bench-data --suite all            # every system
 .venv/bin/python -m bench run --data ../shared/bench-data --suite all --systems ours   # ours only; peers cached
 .venv/bin/python -m bench throughput --data ../shared/bench-data   # client against scaledown serve
+.venv/bin/python -m bench agent                        # scripted agent session, with and without the agent tools
 .venv/bin/python -m bench report                       # this file and bench/plots/*.png"""
 
 MAIN_PACKAGES = ("scaledown", "torch", "sentence-transformers", "transformers", "faiss-cpu", "tree-sitter",
@@ -299,6 +300,40 @@ def throughput_section(results: Path) -> str:
     return text + head + table + "\n"
 
 
+def agent_section(results: Path) -> str:
+    """The scripted agent session from ``python -m bench agent``, or how to make it."""
+    path = results / "agent" / "agent.json"
+    if not path.exists():
+        return AGENT_TEXT + "\n_no results yet: run `python -m bench agent`_\n"
+    a = json.loads(path.read_text())
+    parts = [AGENT_TEXT.format(max_reads=a["max_reads"])]
+    totals: list[list[str]] = []
+    for session in a["sessions"]:
+        tasks = session["tasks"]
+        rows = [[t["query"] if len(t["query"]) <= 60 else t["query"][:57] + "...", str(t["baseline_tokens"]),
+                 str(t["select_tokens"]), str(t["scaledown_tokens"]),
+                 "/".join(str(len(t[k])) for k in ("baseline_found", "select_found", "scaledown_found")) + f" of {len(t['needs'])}",
+                 f"{t['scaledown_ms']:.0f}"] for t in tasks]
+        parts.append(f"\n#### {session['name']}: {len(tasks)} tasks over `{session['folder']}/`\n")
+        parts.append(_table(["task", "grep + read", "select_code", "select_code + read_file_for",
+                             "needed functions seen (grep+read / select / both)", "ScaleDown ms"], rows))
+        base, sel, both = (sum(t[k] for t in tasks) for k in ("baseline_tokens", "select_tokens", "scaledown_tokens"))
+        needs = sum(len(t["needs"]) for t in tasks)
+        seen = [sum(len(t[k]) for t in tasks) for k in ("baseline_found", "select_found", "scaledown_found")]
+        totals.append([session["name"], str(base), _against(sel, base), _against(both, base),
+                       " / ".join(f"{k}/{needs}" for k in seen)])
+    parts.append("\n#### Totals (tokens the model read, against grep + read)\n")
+    parts.append(_table(["tree", "grep + read", "select_code", "select_code + read_file_for",
+                         "needed functions seen"], totals))
+    return "\n".join(parts) + "\n"
+
+
+def _against(tokens: int, baseline: int) -> str:
+    if tokens <= baseline:
+        return f"{tokens} ({100 * (1 - tokens / baseline):.0f}% fewer)"
+    return f"{tokens} ({tokens / baseline:.1f}x more)"
+
+
 def write_report(results: Path, out: Path, plots: Path) -> None:
     written = write_plots(results, plots)
     suites = {s: load_scores(results, s) for s in ("selection", "repo", "compression", "codesearch")}
@@ -329,6 +364,7 @@ def write_report(results: Path, out: Path, plots: Path) -> None:
     if "compression_answer_kept.png" in pics:
         body.append(f"\n![answer kept vs rate]({pics['compression_answer_kept.png']})\n")
     body.append(throughput_section(results))
+    body.append(agent_section(results))
     body.append(CODESEARCH_TEXT)
     body.append(codesearch_table(suites["codesearch"]) if suites["codesearch"] else "_no results yet_")
     body.append(missing("codesearch", suites["codesearch"]))
@@ -410,6 +446,21 @@ behind FastAPI + uvicorn, one process) over a real socket on 127.0.0.1; `compres
 threads, `acompress` on asyncio. In-process is LocalCompressor on the same batch at the same
 concurrency: the difference is what HTTP and JSON cost. With 2 cores the server's compression, not the
 client, sets the ceiling; more concurrency than cores only queues.
+"""
+
+AGENT_TEXT = """
+## Agent tools: a scripted agent session (`python -m bench agent`)
+
+What tool results put before a coding agent's model, with and without ScaleDown's agent tools, on fixed
+tasks over this repository's `scaledown_core/` and the agent tests' shopfront fixture; each task names the
+functions its fix needs. Without ScaleDown the fake agent searches the folder for the task's term and
+reads each matching file whole (at most {max_reads}); with ScaleDown it calls `select_code(task, [folder])`,
+then `read_file_for(task, top file)`, at the tools' default budgets (2,000 and 1,500 tokens), through
+`scaledown mcp`'s server. Tokens are gpt-4o tokens of the tool results' text; a needed function counts as
+seen when its `def` line is in that text. ScaleDown ms: both calls (the first task of a tree includes
+parsing it), on a 2-core machine shared with other work (an upper bound). A tree smaller than the
+budget comes back whole from `select_code`, which is more than reading the one to three small files a
+search finds: the tools pay off once the code an agent searches is larger than its budget.
 """
 
 CODESEARCH_TEXT = """

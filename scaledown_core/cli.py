@@ -48,6 +48,7 @@ examples:
   scaledown select src/ -q "where are retries scheduled?" --budget 1500
   git diff | scaledown compress -p "what changed in the retry logic?" --rate 0.3
   scaledown serve --port 8000 --no-auth
+  scaledown mcp --root .                      # MCP server for coding agents (stdio)
   scaledown <command> --help
 """
 
@@ -371,7 +372,7 @@ def _port(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``scaledown`` argument parser with its four commands."""
+    """The ``scaledown`` argument parser with its commands."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Send fewer tokens to the LLM: select relevant code, compress long context.",
@@ -450,6 +451,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("bench_args", nargs=argparse.REMAINDER, metavar="ARGS",
                        help="arguments for the runner")
     bench.set_defaults(handler=_cmd_bench)
+
+    from .agent.cli import add_mcp_command  # the command's own module; imports nothing heavy
+
+    add_mcp_command(commands, _HelpFormatter)
     return parser
 
 

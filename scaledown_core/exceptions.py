@@ -11,6 +11,7 @@
     │   ├── APIConnectionError     could not reach the service after every retry
     │   └── MalformedResponseError a 200 that is not a result ({"detail": ...}, successful=false, ...)
     ├── OptimizerError             missing dependency, unreadable or unparseable input, model unavailable
+    ├── PathNotAllowedError        a path outside the folders an agent tool may read (also a PermissionError)
     ├── PipelineError              the pipeline itself failed: a stage returned the wrong shape or too
     │                              much, or raised something that is not a ScaleDownError (chained)
     └── BatchError                 some items of a batch failed; carries results and per-item errors
@@ -40,6 +41,7 @@ __all__ = [
     "PipelineError",
     "BatchError",
     "MissingDependencyError",
+    "PathNotAllowedError",
 ]
 
 
@@ -113,6 +115,15 @@ class MissingDependencyError(OptimizerError, ImportError):
         )
         self.package = package
         self.extra = extra
+
+
+class PathNotAllowedError(ScaleDownError, PermissionError):
+    """A path outside the root folders an agent tool (``scaledown mcp``, the LangChain and LlamaIndex
+    tools) was allowed to read; ``path`` is the path as given."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class PipelineError(ScaleDownError):
