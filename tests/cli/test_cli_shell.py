@@ -14,7 +14,7 @@ import pytest
 
 from scaledown_core import cli
 
-COMMANDS = ("select", "compress", "serve", "bench")
+COMMANDS = ("select", "compress", "serve", "bench", "mcp")
 
 
 def test_top_level_help_lists_every_command_with_examples(run_cli) -> None:

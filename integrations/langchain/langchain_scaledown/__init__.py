@@ -1,5 +1,5 @@
-"""LangChain integration of ScaleDown: a code retriever, a document compressor, offline embeddings and an
-agent middleware.
+"""LangChain integration of ScaleDown: a code retriever, a document compressor, offline embeddings, agent
+tools and an agent middleware.
 
 ``ScaleDownCodeRetriever`` and ``ScaleDownDocumentCompressor`` need ``langchain-core`` (the
 ``scaledown[langchain]`` extra); ``ScaleDownToolOutputMiddleware`` is an agent middleware and needs
@@ -14,15 +14,25 @@ from typing import TYPE_CHECKING, Any
 from langchain_scaledown.document_compressors import ScaleDownDocumentCompressor
 from langchain_scaledown.embeddings import ScaleDownEmbeddings
 from langchain_scaledown.retrievers import ScaleDownCodeRetriever
+from langchain_scaledown.tools import (
+    ScaleDownCompressTextTool,
+    ScaleDownReadFileTool,
+    ScaleDownSelectCodeTool,
+    scaledown_tools,
+)
 
 if TYPE_CHECKING:
     from langchain_scaledown.middleware import ScaleDownToolOutputMiddleware
 
 __all__ = [
     "ScaleDownCodeRetriever",
+    "ScaleDownCompressTextTool",
     "ScaleDownDocumentCompressor",
     "ScaleDownEmbeddings",
+    "ScaleDownReadFileTool",
+    "ScaleDownSelectCodeTool",
     "ScaleDownToolOutputMiddleware",
+    "scaledown_tools",
 ]
 
 
