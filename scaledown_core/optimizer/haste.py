@@ -31,7 +31,7 @@ from ..retrieval.text import split_identifier, terms as text_terms, words as tex
 from ..tokens import get_counter
 from ..types import OptimizationMetrics, OptimizedContext, SourceSpan
 from ._evidence import Evidence, read_query
-from ._inputs import read_request
+from ._inputs import IndexUse, read_request
 
 __all__ = ["HasteOptimizer"]
 
@@ -810,6 +810,8 @@ class HasteOptimizer:
         hard_cap: int = 1200,
         soft_cap: int = 1800,
         target_model: str = "gpt-4o",
+        use_index: bool = True,
+        index_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         for name, value, low in (("top_k", top_k, 1), ("prefilter", prefilter, 1), ("bfs_depth", bfs_depth, 0),
                                  ("max_add", max_add, 0), ("hard_cap", hard_cap, 1), ("soft_cap", soft_cap, 1)):
@@ -819,6 +821,12 @@ class HasteOptimizer:
                 raise ValueError(f"{name} must be >= {low}; got {value}")
         if not isinstance(target_model, str) or not target_model.strip():
             raise ValueError("target_model must be a model name such as 'gpt-4o'")
+        if not isinstance(use_index, bool):
+            raise TypeError(f"use_index must be True or False; got {type(use_index).__name__}")
+        if index_dir is not None and not isinstance(index_dir, (str, os.PathLike)):
+            raise TypeError(f"index_dir must be a folder path or None; got {type(index_dir).__name__}")
+        self.use_index = use_index
+        self.index_dir = os.fspath(index_dir) if index_dir is not None else None
         self.top_k = top_k
         self.prefilter = prefilter
         self.bfs_depth = bfs_depth
@@ -860,8 +868,16 @@ class HasteOptimizer:
         def count_while_parsing(text: str, lines: list[str]) -> None:
             counting[id(lines)] = counter.count_lines(lines, text, background=True)
 
+        index = IndexUse(self.target_model, self.index_dir) if self.use_index else None
         req = read_request(context, query, file_path, max_tokens, kwargs, default_budget=self.hard_cap,
-                           context_path=context_path, on_parse=count_while_parsing)
+                           context_path=context_path, on_parse=count_while_parsing, index=index)
+        if index is not None:
+            from ..index import stored_counts
+
+            for sf in req.files:  # a file from the index brings its token counts along
+                stored = stored_counts(sf)
+                if stored is not None:
+                    counting[id(sf.lines)] = lambda stored=stored: stored
         budget = req.budget if req.budget is not None else self.hard_cap  # narrows the type: never None here
         return self._select(req.files, req.query, budget, req.warnings, started, req.multi, counting)
 

@@ -1,0 +1,128 @@
+"""What the index keeps of one parsed file, and the work that makes it (run in worker processes).
+
+A record is everything ranking and rendering need from a :class:`~scaledown_core.code.SourceFile`,
+without the tree-sitter tree: the text, the units (spans, names, terms, calls, references, guards),
+imports, the statement blocks of every unit (so a unit can be shown in part without re-parsing) and the
+token count of every line in the target encoding. It is stored as ``zlib(marshal(tuple))``: marshal
+reads plain tuples of str/int ten times faster than pickle reads dataclasses, and the tuple layout is
+pinned by :data:`RECORD_FORMAT` (a change there makes old indexes rebuild).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import stat as stat_mod
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..code.model import Block, CodeUnit, SourceFile
+
+__all__ = ["RECORD_FORMAT", "FileResult", "index_file", "decode", "encode", "split_lines"]
+
+RECORD_FORMAT = 1
+# zlib level 1: a third of the size of the raw record for a tenth of level 9's time.
+ZLIB_LEVEL = 1
+
+
+@dataclass
+class FileResult:
+    """One file read for the index: its stat key, raw-content hash, what loading it warned, its record."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    raw_hash: str
+    warnings: list[str]
+    record: bytes | None
+    """None for a file the loader skips (binary, unreadable, not a regular file): its warning stays."""
+    units: int = 0
+    tokens: int = 0
+    unsure: bool = False
+    """The file changed while it was read, or cannot be read now: read it again at the next open."""
+
+
+def _unit_tuple(u: CodeUnit) -> tuple[Any, ...]:
+    return (u.key, u.kind, u.name, u.qualname, u.start_line, u.end_line, u.regions, u.signature, u.docstring,
+            u.parent, u.head, u.terms, u.calls, u.references, u.is_import, u.bases, u.guards)
+
+
+def encode(sf: SourceFile, line_tokens: list[int], whole: int) -> bytes:
+    """The stored record of ``sf`` with its per-line and whole-text token counts."""
+    blocks = tuple(tuple((b.start_line, b.end_line, b.context) for b in sf.blocks(u)) for u in sf.units)
+    data = (RECORD_FORMAT, sf.path, sf.text, tuple(_unit_tuple(u) for u in sf.units), sf.imports,
+            sf.has_syntax_errors, sf.warnings, sf.digest, line_tokens, whole, blocks)
+    return zlib.compress(marshal.dumps(data), ZLIB_LEVEL)
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text`` exactly as the parser splits them (``lines[i]`` is line ``i + 1``)."""
+    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
+    if lines and lines[-1] == "" and text.endswith("\n"):
+        lines.pop()
+    return lines
+
+
+def decode(blob: bytes) -> tuple[SourceFile, list[int], int]:
+    """The :class:`SourceFile` a record holds (its blocks filled in), its line token counts and total."""
+    (fmt, path, text, units, imports, has_errors, warnings, digest, line_tokens, whole,
+     blocks) = marshal.loads(zlib.decompress(blob))
+    if fmt != RECORD_FORMAT:
+        raise ValueError(f"record format {fmt}, expected {RECORD_FORMAT}")
+    lines = split_lines(text)
+    made: list[CodeUnit] = []
+    for (key, kind, name, qualname, start, end, regions, signature, docstring, parent, head, terms, calls,
+         references, is_import, bases, guards) in units:
+        made.append(CodeUnit(
+            key=key, path=path, kind=kind, name=name, qualname=qualname, start_line=start, end_line=end,
+            regions=regions, text="\n".join([ln for a, b in regions for ln in lines[a - 1:b]]),
+            signature=signature, docstring=docstring, parent=parent, head=head, terms=terms, calls=calls,
+            references=references, is_import=is_import, bases=bases, guards=guards))
+    unit_blocks = {u.key: tuple(Block(a, b, ctx) for a, b, ctx in bl) for u, bl in zip(made, blocks)}
+    sf = SourceFile(path, text, lines, made, imports, has_errors, list(warnings), digest, _blocks=unit_blocks)
+    return sf, line_tokens, whole
+
+
+def raw_hash(data: bytes) -> str:
+    """The content hash behind the stat key: BLAKE2b-128 of the file's bytes."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _stat_key(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def index_file(job: tuple[str, str, str]) -> FileResult:
+    """Read, parse and count one file: ``job`` is (absolute path, shown path, target model).
+
+    Runs in a worker process (or inline for a few files). The file is stat'ed before and after it is
+    read; one that changed meanwhile is stored as read but marked ``unsure``, so the next open reads it
+    again. A file the loader refuses keeps its warning and no record.
+    """
+    from ..code.loader import _read  # the loader's own reading rules: encoding, binary, pipes
+    from ..tokens import get_counter
+
+    full, shown, model = job
+    path = Path(full)
+    before = _stat_key(path)
+    warnings: list[str] = []
+    try:
+        data = path.read_bytes() if before is not None and stat_mod.S_ISREG(os.stat(path).st_mode) else b""
+    except OSError:
+        data = b""
+    sf = _read(path, shown, single=False, warnings=warnings)
+    after = _stat_key(path)
+    size, mtime = after or before or (-1, -1)
+    unsure = before is None or after != before or sf is None and any("unreadable" in w for w in warnings)
+    if sf is None:
+        return FileResult(shown, size, mtime, raw_hash(data), warnings, None, unsure=unsure)
+    line_tokens, whole = get_counter(model).count_lines(sf.lines, sf.text)()
+    return FileResult(shown, size, mtime, raw_hash(data), warnings, encode(sf, line_tokens, whole),
+                      units=len(sf.units), tokens=whole, unsure=unsure)
