@@ -450,6 +450,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("bench_args", nargs=argparse.REMAINDER, metavar="ARGS",
                        help="arguments for the runner")
     bench.set_defaults(handler=_cmd_bench)
+
+    from .index.cli import add_parser as add_index_parser  # its code lives with the index
+
+    add_index_parser(commands, _HelpFormatter, _positive_int)
     return parser
 
 

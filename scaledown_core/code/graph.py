@@ -36,6 +36,14 @@ class CodeBase:
             mod = sf.module_name
             if mod:
                 self._by_module.setdefault(mod, sf)
+        # the first module (in file order) that ends with each dotted suffix: a tree rooted above or
+        # below the package root resolves in one lookup, not a scan of every module per call
+        self._order = {mod: k for k, mod in enumerate(self._by_module)}
+        self._by_suffix: dict[str, str] = {}
+        for mod in self._by_module:
+            parts = mod.split(".")
+            for k in range(1, len(parts)):
+                self._by_suffix.setdefault(".".join(parts[k:]), mod)
         # per file: top-level name -> unit key; per class key: method name -> unit key
         self._top: dict[int, dict[str, str]] = {}
         self._members: dict[str, dict[str, str]] = defaultdict(dict)
@@ -169,8 +177,9 @@ class CodeBase:
         hit = self._by_module.get(dotted)
         if hit is not None:
             return hit
-        # the tree may be rooted above or below the package root: match on a dotted suffix
-        for mod, other in self._by_module.items():
-            if mod.endswith("." + dotted) or dotted.endswith("." + mod):
-                return other
-        return None
+        # the tree may be rooted above or below the package root: the first module (in file order)
+        # that ends with ``dotted``, or that ``dotted`` ends with
+        found = [m for m in [self._by_suffix.get(dotted)] if m is not None]
+        parts = dotted.split(".")
+        found += [m for m in (".".join(parts[k:]) for k in range(1, len(parts))) if m in self._order]
+        return self._by_module[min(found, key=self._order.__getitem__)] if found else None

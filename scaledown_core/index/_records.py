@@ -113,16 +113,20 @@ def index_file(job: tuple[str, str, str]) -> FileResult:
     path = Path(full)
     before = _stat_key(path)
     warnings: list[str] = []
+    data: bytes | None = None
     try:
-        data = path.read_bytes() if before is not None and stat_mod.S_ISREG(os.stat(path).st_mode) else b""
+        if before is not None and stat_mod.S_ISREG(os.stat(path).st_mode):
+            data = path.read_bytes()
     except OSError:
-        data = b""
+        pass
     sf = _read(path, shown, single=False, warnings=warnings)
     after = _stat_key(path)
-    size, mtime = after or before or (-1, -1)
-    unsure = before is None or after != before or sf is None and any("unreadable" in w for w in warnings)
+    # a file that could not be read gets a stat key no file has: the next open reads it again
+    size, mtime = after if after is not None and (data is not None or sf is not None) else (-1, -1)
+    unsure = before is None or after != before
+    digest = raw_hash(data or b"")
     if sf is None:
-        return FileResult(shown, size, mtime, raw_hash(data), warnings, None, unsure=unsure)
+        return FileResult(shown, size, mtime, digest, warnings, None, unsure=unsure)
     line_tokens, whole = get_counter(model).count_lines(sf.lines, sf.text)()
-    return FileResult(shown, size, mtime, raw_hash(data), warnings, encode(sf, line_tokens, whole),
+    return FileResult(shown, size, mtime, digest, warnings, encode(sf, line_tokens, whole),
                       units=len(sf.units), tokens=whole, unsure=unsure)

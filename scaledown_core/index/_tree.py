@@ -10,20 +10,19 @@ Everything one update writes is one transaction.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from ..code.loader import _real, _walk_py
-from ..code.model import SourceFile, clear_cache
+from ..code.model import SourceFile
 from ..exceptions import OptimizerError
 from ..tokens import get_counter
+from ._pool import run_workers
 from ._records import FileResult, decode, index_file, raw_hash
 from ._store import Store, StoredFile
 
@@ -36,8 +35,6 @@ Progress = Callable[[int, int], object]
 
 # Fewer files than this are parsed in this process: starting workers costs more than it saves.
 POOL_MIN_FILES = 48
-# Files sent to a worker at once: few round trips, yet progress moves often.
-CHUNK_FILES = 8
 # A file modified this close to the moment it was indexed may change again within the same mtime tick
 # (coarse file system clocks): it is stored as unsure and hashed again at the next open.
 RACY_NS = 2_000_000_000
@@ -82,8 +79,13 @@ def _walk(root: Path, given: str) -> tuple[list[_Walked], list[str]]:
     """The tree's ``.py`` files in the loader's order, named as the loader names them."""
     out: list[_Walked] = []
     read: set[Path] = set()
+    folders: dict[Path, Path] = {}
     for f in _walk_py(root):
-        real = _real(f)
+        # the loader's realpath of each file, one folder at a time: a file that is no link lies in its folder
+        real_dir = folders.get(f.parent)
+        if real_dir is None:
+            real_dir = folders[f.parent] = _real(f.parent)
+        real = _real(f) if f.is_symlink() else real_dir / f.name
         if real in read:
             continue
         read.add(real)
@@ -113,7 +115,7 @@ def _check_root(root: str | os.PathLike[str]) -> tuple[Path, str]:
 
 def _same_bytes(w: _Walked, stored: StoredFile) -> bool:
     """Whether the file still holds the bytes the index read (a touch, a checkout that rewrote it)."""
-    if not stored.has_record or stored.unsure and stored.size < 0:
+    if stored.size < 0:  # it could not be read: read it again
         return False
     try:
         return raw_hash(w.path.read_bytes()) == stored.raw_hash
@@ -121,36 +123,19 @@ def _same_bytes(w: _Walked, stored: StoredFile) -> bool:
         return False
 
 
-def _index_in_worker(jobs: list[tuple[str, str, str]]) -> list[FileResult]:
-    out = []
-    for job in jobs:
-        out.append(index_file(job))
-        clear_cache()  # a worker keeps no tree-sitter trees: memory stays flat over the whole tree
-    return out
-
-
 def _read_files(jobs: list[tuple[str, str, str]], workers: int, progress: Progress | None) -> list[FileResult]:
-    """Every job's result, in a process pool when there are many."""
+    """Every job's result, in worker processes when there are many."""
     total = len(jobs)
     if progress is not None:
         progress(0, total)
-    results: list[FileResult] = []
     if workers <= 1 or total < POOL_MIN_FILES:
+        results: list[FileResult] = []
         for job in jobs:
             results.append(index_file(job))
             if progress is not None:
                 progress(len(results), total)
         return results
-    # spawn: a forked child of a threaded process (token counting runs in threads) can deadlock
-    ctx = multiprocessing.get_context("spawn")
-    chunks = [jobs[k:k + CHUNK_FILES] for k in range(0, total, CHUNK_FILES)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(_index_in_worker, chunk) for chunk in chunks]
-        for fut in as_completed(futures):
-            results.extend(fut.result())
-            if progress is not None:
-                progress(len(results), total)
-    return results
+    return run_workers(jobs, workers, progress)
 
 
 def _racy(results: list[FileResult], touched: list[StoredFile]) -> None:

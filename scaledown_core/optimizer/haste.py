@@ -602,8 +602,12 @@ def _require_guards(index: _Index, plan: _Plan, unit: CodeUnit) -> tuple[tuple[s
 
 def _import_candidates(index: _Index, plan: _Plan, unit_values: list[tuple[CodeUnit, float]]) -> None:
     """One candidate per import statement, worth a share of the best unit that uses what it imports."""
+    by_file: dict[str | None, list[tuple[CodeUnit, float]]] = {}
+    for u, v in unit_values:
+        if u.kind != "module":
+            by_file.setdefault(u.path, []).append((u, v))
     for sf in index.files:
-        users = [(u, v) for u, v in unit_values if u.path == sf.path and u.kind != "module"]
+        users = by_file.get(sf.path)
         if not users:
             continue
         fi = index.by_path[sf.path]
