@@ -18,7 +18,7 @@ import sqlite3
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ._records import RECORD_FORMAT, FileResult
 
@@ -169,12 +169,14 @@ class Store:
             "SELECT path, size, mtime_ns, raw_hash, units, tokens, unsure, record IS NOT NULL FROM files")
         return {r[0]: StoredFile(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7])) for r in rows}
 
-    def records(self, paths: Iterable[str]) -> list[tuple[str, bytes | None, list[str]]]:
-        """(path, record, load warnings) of each of ``paths`` that is stored, read in one snapshot."""
-        wanted = list(paths)
-        out: list[tuple[str, bytes | None, list[str]]] = []
+    def snapshot(self, known: Callable[[StoredFile], bool]) -> tuple[dict[str, StoredFile], list[tuple[str, bytes | None, list[str]]]]:
+        """Every row, and (path, record, load warnings) of the rows ``known`` does not already hold,
+        read in one transaction: rows and records always belong to the same state of the index."""
         self.conn.execute("BEGIN")
         try:
+            rows = self.files()
+            wanted = [p for p, row in rows.items() if not known(row)]
+            out: list[tuple[str, bytes | None, list[str]]] = []
             for k in range(0, len(wanted), 500):
                 chunk = wanted[k:k + 500]
                 marks = ",".join("?" * len(chunk))
@@ -182,7 +184,7 @@ class Store:
                     f"SELECT path, record, warnings FROM files WHERE path IN ({marks})", chunk))
         finally:
             self.conn.execute("COMMIT")
-        return out
+        return rows, out
 
     # ----------------------------------------------------------------- writing
     def update(self, results: list[FileResult], deleted: Iterable[str], touched: list[StoredFile]) -> None:

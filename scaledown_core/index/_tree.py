@@ -259,22 +259,17 @@ def load_tree(root: str | os.PathLike[str], target_model: str = "gpt-4o",
     try:
         stats = IndexStats(root=given, index_path=os.fspath(store.path))
         walked = _update(store, path, given, target_model, _resolve_workers(workers), progress, False, stats)
-        rows = store.files()
         key = os.fspath(store.path)
         with _loaded_lock:
             known = _loaded.pop(key, {})
-        fresh: dict[str, _Entry] = {}
-        wanted = []
-        for w in walked:
-            s = rows.get(w.shown)
-            if s is None:
-                continue
-            hit = known.get(w.shown)
-            if hit is not None and hit[0] == (s.size, s.mtime_ns, s.raw_hash):
-                fresh[w.shown] = hit
-            else:
-                wanted.append(w.shown)
-        for shown, blob, warnings in store.records(wanted):
+
+        def held(row: StoredFile) -> bool:
+            hit = known.get(row.path)
+            return hit is not None and hit[0] == (row.size, row.mtime_ns, row.raw_hash)
+
+        rows, records = store.snapshot(held)
+        fresh: dict[str, _Entry] = {p: known[p] for p, row in rows.items() if held(row)}
+        for shown, blob, warnings in records:
             s = rows[shown]
             if blob is None:
                 fresh[shown] = ((s.size, s.mtime_ns, s.raw_hash), None, warnings, None)

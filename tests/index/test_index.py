@@ -227,3 +227,46 @@ def test_misuse_is_refused(odd_tree: Path, tmp_path: Path) -> None:
         build_index(b"bytes", cache_dir=tmp_path)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="use_index"):
         HasteOptimizer(use_index="yes")  # type: ignore[arg-type]
+
+
+_READER = r"""
+import hashlib, json, sys
+from scaledown_core.index import load_tree
+seen = []
+for _ in range(int(sys.argv[3])):
+    files, _ = load_tree(sys.argv[1], cache_dir=sys.argv[2])
+    for sf in files:  # every record is whole and belongs to its row
+        digest = hashlib.blake2b(sf.text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        assert digest == sf.digest, sf.path
+        assert sum(len(u.text) for u in sf.units) <= len(sf.text), sf.path
+    seen.append(sorted(sf.path for sf in files))
+print(json.dumps(seen))
+"""
+
+
+def test_readers_see_a_consistent_index_while_another_process_updates(odd_tree: Path, tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    idx = tmp_path / "idx"
+    build_index(odd_tree, cache_dir=idx)
+    base = sorted(sf.path for sf in load_tree(odd_tree, cache_dir=idx)[0])
+    env = {**os.environ, "PYTHONPATH": str(REPO_PACKAGE.parent)}
+    readers = [subprocess.Popen([sys.executable, "-c", _READER, str(odd_tree), str(idx), "8"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+               for _ in range(2)]
+    extra = odd_tree / "extra.py"
+    writes = 0
+    while any(r.poll() is None for r in readers) and writes < 400:  # update for as long as they read
+        extra.write_text("def extra():\n    return 1\n" * (writes % 7 + 1))
+        build_index(odd_tree, cache_dir=idx)
+        extra.unlink()
+        build_index(odd_tree, cache_dir=idx)
+        writes += 1
+    assert writes > 2
+    for reader in readers:
+        out, err = reader.communicate(timeout=120)
+        assert reader.returncode == 0, err
+        for paths in json.loads(out):
+            assert paths in (base, sorted([*base, "extra.py"]))
