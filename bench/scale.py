@@ -51,7 +51,8 @@ _CHILD = r"""
 import hashlib, json, resource, sys, time
 started = time.perf_counter()
 from scaledown_core import HasteOptimizer
-root, cache, budget, use_index, queries = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1", json.loads(sys.argv[5])
+root, cache, budget = sys.argv[1], sys.argv[2], int(sys.argv[3])
+use_index, queries = sys.argv[4] == "1", json.loads(sys.argv[5])
 opt = HasteOptimizer(index_dir=cache, use_index=use_index, target_model="gpt-4o")
 rows = []
 for q in queries:

@@ -48,6 +48,10 @@ CREATE TABLE IF NOT EXISTS files (
 """
 
 
+_Record = tuple[str, "bytes | None", list[str]]
+"""(path, record or None for a skipped file, the warnings loading it gave)"""
+
+
 def default_index_dir() -> Path:
     """``<the user cache folder>/index`` (``$SCALEDOWN_CACHE_DIR/index`` when that is set)."""
     from ..retrieval.embedding_cache import default_cache_dir  # one home for the cache folder
@@ -169,14 +173,14 @@ class Store:
             "SELECT path, size, mtime_ns, raw_hash, units, tokens, unsure, record IS NOT NULL FROM files")
         return {r[0]: StoredFile(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7])) for r in rows}
 
-    def snapshot(self, known: Callable[[StoredFile], bool]) -> tuple[dict[str, StoredFile], list[tuple[str, bytes | None, list[str]]]]:
+    def snapshot(self, known: Callable[[StoredFile], bool]) -> tuple[dict[str, StoredFile], list[_Record]]:
         """Every row, and (path, record, load warnings) of the rows ``known`` does not already hold,
         read in one transaction: rows and records always belong to the same state of the index."""
         self.conn.execute("BEGIN")
         try:
             rows = self.files()
             wanted = [p for p, row in rows.items() if not known(row)]
-            out: list[tuple[str, bytes | None, list[str]]] = []
+            out: list[_Record] = []
             for k in range(0, len(wanted), 500):
                 chunk = wanted[k:k + 500]
                 marks = ",".join("?" * len(chunk))

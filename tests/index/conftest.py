@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import scaledown_core.optimizer.haste as haste
+import scaledown_core.optimizer._units as units
 from scaledown_core.code import clear_cache
 from scaledown_core.index import clear_loaded
 
@@ -16,7 +16,7 @@ FIXTURE = Path(__file__).resolve().parent.parent / "haste" / "fixtures" / "inven
 
 def forget_everything() -> None:
     """Drop every in-memory cache, so that the next call works from the disk (or the index) alone."""
-    haste._index_cache.clear()
+    units._index_cache.clear()
     clear_cache()
     clear_loaded()
 
