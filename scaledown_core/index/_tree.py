@@ -147,7 +147,7 @@ def _racy(results: list[FileResult], touched: list[StoredFile]) -> None:
 
 
 def _update(store: Store, root: Path, given: str, model: str, workers: int, progress: Progress | None,
-            verify: bool, stats: IndexStats) -> list[_Walked]:
+            verify: bool, stats: IndexStats) -> tuple[list[_Walked], list[FileResult]]:
     walked, walk_warnings = _walk(root, given)
     stats.warnings[:0] = walk_warnings
     stored = store.files()
@@ -175,7 +175,7 @@ def _update(store: Store, root: Path, given: str, model: str, workers: int, prog
     _racy(results, touched)
     if results or deleted or touched:
         store.update(results, deleted, touched)
-    return walked
+    return walked, results
 
 
 def _resolve_workers(workers: int | None) -> int:
@@ -211,7 +211,8 @@ def build_index(root: str | os.PathLike[str], *, cache_dir: str | os.PathLike[st
     store = _open(path, target_model, cache_dir)
     try:
         stats = IndexStats(root=given, index_path=os.fspath(store.path), workers=n_workers)
-        _update(store, path, given, target_model, n_workers, progress, verify, stats)
+        _, results = _update(store, path, given, target_model, n_workers, progress, verify, stats)
+        stats.warnings.extend(w for r in results for w in r.warnings)  # what the files read now warned
         for s in store.files().values():
             if s.has_record:
                 stats.files += 1
@@ -258,7 +259,7 @@ def load_tree(root: str | os.PathLike[str], target_model: str = "gpt-4o",
     store = _open(path, target_model, cache_dir)
     try:
         stats = IndexStats(root=given, index_path=os.fspath(store.path))
-        walked = _update(store, path, given, target_model, _resolve_workers(workers), progress, False, stats)
+        walked, _ = _update(store, path, given, target_model, _resolve_workers(workers), progress, False, stats)
         key = os.fspath(store.path)
         with _loaded_lock:
             known = _loaded.pop(key, {})
