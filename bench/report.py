@@ -299,6 +299,34 @@ def throughput_section(results: Path) -> str:
     return text + head + table + "\n"
 
 
+def _s(seconds: Any) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds:.2f}" if seconds < 10 else f"{seconds:.0f}"
+
+
+def scale_section(results: Path) -> str:
+    """The large-tree table from ``python -m bench scale``, or how to make it."""
+    path = results / "scale" / "scale.json"
+    if not path.exists():
+        return SCALE_TEXT + "\n_no results yet: run `python -m bench scale`_\n"
+    t = json.loads(path.read_text())
+    rows = []
+    for r in t["rows"]:
+        same = f"{r['identical']}/{r['compared']}" if "compared" in r else "-"
+        rows.append([r["tree"], f"{r['files']:,}", f"{r['units']:,}", f"{r['tokens'] / 1e6:.2f} M", _s(r["floor_s"]),
+                     f"{_s(r['cold_s'])} ({r['files_per_s']:.0f}/s)", _s(r["nochange_s"]),
+                     _s(r["fresh_query_s"]), _s(r["fresh_process_s"]), _s(r["warm_query_s"]),
+                     _s(r["after_change_query_s"]), f"{r['fresh_rss_mb']:.0f}", _s(r.get("direct_first_s")),
+                     _s(r.get("direct_query_s")), same])
+    head = (f"\nBudget {t['budget']} tokens ({t['model']}), {t['queries']} queries per tree, {t['machine']}, "
+            f"load average at the end {t['load']} (`{t['command']}`).\n\n")
+    table = _table(["tree", "files", "units", "tokens", "floor s", "cold build s (files/s)", "no-change s",
+                    "query s, new process", "process s", "query s, warm process", "after 1 change s",
+                    "query RSS MB", "direct read s, first", "direct read s, warm", "identical"], rows)
+    return SCALE_TEXT + head + table + "\n"
+
+
 def write_report(results: Path, out: Path, plots: Path) -> None:
     written = write_plots(results, plots)
     suites = {s: load_scores(results, s) for s in ("selection", "repo", "compression", "codesearch")}
@@ -329,6 +357,7 @@ def write_report(results: Path, out: Path, plots: Path) -> None:
     if "compression_answer_kept.png" in pics:
         body.append(f"\n![answer kept vs rate]({pics['compression_answer_kept.png']})\n")
     body.append(throughput_section(results))
+    body.append(scale_section(results))
     body.append(CODESEARCH_TEXT)
     body.append(codesearch_table(suites["codesearch"]) if suites["codesearch"] else "_no results yet_")
     body.append(missing("codesearch", suites["codesearch"]))
@@ -410,6 +439,21 @@ behind FastAPI + uvicorn, one process) over a real socket on 127.0.0.1; `compres
 threads, `acompress` on asyncio. In-process is LocalCompressor on the same batch at the same
 concurrency: the difference is what HTTP and JSON cost. With 2 cores the server's compression, not the
 client, sets the ceiling; more concurrency than cores only queues.
+"""
+
+SCALE_TEXT = """
+## Large trees: the persistent index (`python -m bench scale`)
+
+HasteOptimizer on a whole folder, read through its index (`scaledown_core.index`) and, for comparison,
+directly (`use_index=False`). Trees anyone can rebuild: `sympy` (the sympy 1.14.0 wheel from PyPI),
+`polys` (its `sympy/polys` package) and `stdlib` (this Python's standard library). `floor`: tree-sitter
+parse of every file plus a token count of every line, one process. `cold build`: `build_index` on every
+core. `no-change`: the same again, nothing changed (a `stat` per file). `query, new process`: the
+`optimize` call in a fresh process (median), what `scaledown select` pays; `process` adds interpreter
+start and imports. `query, warm process`: later queries in one long-lived process (an agent, a server).
+`after 1 change`: the first query in a new process after one file was edited. `query RSS`: peak RSS of
+a query process. `identical`: outputs with and without the index. Upstream HASTE and Aider are not in
+this table yet (their venvs were not built in this run).
 """
 
 CODESEARCH_TEXT = """

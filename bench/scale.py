@@ -56,10 +56,10 @@ use_index, queries = sys.argv[4] == "1", json.loads(sys.argv[5])
 opt = HasteOptimizer(index_dir=cache, use_index=use_index, target_model="gpt-4o")
 rows = []
 for q in queries:
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     r = opt.optimize(query=q, file_path=root, max_tokens=budget)
-    rows.append({"s": time.perf_counter() - t, "tokens": r.metrics.optimized_tokens,
-                 "sha": hashlib.sha256(r.content.encode()).hexdigest()[:16]})
+    rows.append({"s": time.perf_counter() - t, "cpu_s": time.process_time() - c,
+                 "tokens": r.metrics.optimized_tokens, "sha": hashlib.sha256(r.content.encode()).hexdigest()[:16]})
 print(json.dumps({"rows": rows, "process_s": time.perf_counter() - started,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -75,13 +75,13 @@ from scaledown_core.tokens import get_counter
 counter = get_counter("gpt-4o"); counter.count("warm")
 parser = Parser(Language(tree_sitter_python.language()))
 files = _walk_py(Path(sys.argv[1]))
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 for f in files:
     data = f.read_bytes()
     parser.parse(data)
     text = data.decode("utf-8", "replace")
     counter.count_lines(text.split("\n"), text)()
-print(time.perf_counter() - t)
+print(time.perf_counter() - t, time.process_time() - c)
 """
 
 
@@ -141,22 +141,29 @@ def measure_tree(name: str, root: Path, work: Path, n_queries: int, baseline: bo
     cache = work / f"index-{name}"
     queries = list(QUERIES[:n_queries])
     row: dict[str, Any] = {"tree": name}
-    row["floor_s"] = float(_child(_FLOOR, str(root), str(REPO_ROOT)))
+    floor_wall, floor_cpu = _child(_FLOOR, str(root), str(REPO_ROOT)).split()
+    row["floor_s"], row["floor_cpu_s"] = float(floor_wall), float(floor_cpu)
+    cpu = os.times()
     cold = build_index(root, cache_dir=cache, target_model=MODEL)
+    after = os.times()  # the workers' CPU: children's times once they are waited for
+    row["cold_cpu_s"] = sum(after[:4]) - sum(cpu[:4])
     row.update(files=cold.files, units=cold.units, tokens=cold.tokens, skipped=cold.skipped, workers=cold.workers,
                cold_s=cold.seconds, files_per_s=cold.files_per_second)
     row["nochange_s"] = build_index(root, cache_dir=cache, target_model=MODEL).seconds
     fresh = [_queries(root, cache, [q]) for q in queries]
     row["fresh_query_s"] = statistics.median(r["rows"][0]["s"] for r in fresh)
+    row["fresh_query_cpu_s"] = statistics.median(r["rows"][0]["cpu_s"] for r in fresh)
     row["fresh_process_s"] = statistics.median(r["wall_s"] for r in fresh)
     row["fresh_rss_mb"] = max(r["rss_mb"] for r in fresh)
     warm = _queries(root, cache, [queries[0], *queries])
     row["warm_first_s"] = warm["rows"][0]["s"]
     row["warm_query_s"] = statistics.median(r["s"] for r in warm["rows"][1:])
+    row["warm_query_cpu_s"] = statistics.median(r["cpu_s"] for r in warm["rows"][1:])
     row["warm_rss_mb"] = warm["rss_mb"]
     direct = _queries(root, cache, queries, use_index=False) if baseline or name == "polys" else None
     if direct is not None:
         row["direct_first_s"] = direct["rows"][0]["s"]
+        row["direct_first_cpu_s"] = direct["rows"][0]["cpu_s"]
         row["direct_query_s"] = statistics.median(r["s"] for r in direct["rows"][1:]) if len(queries) > 1 else None
         row["direct_rss_mb"] = direct["rss_mb"]
         row["identical"] = sum(a["sha"] == b["sha"] for a, b in zip(direct["rows"], warm["rows"][1:]))
@@ -164,6 +171,7 @@ def measure_tree(name: str, root: Path, work: Path, n_queries: int, baseline: bo
     row["changed_file"] = _touch_one(root)
     changed = _queries(root, cache, [queries[0]])
     row["after_change_query_s"] = changed["rows"][0]["s"]
+    row["after_change_query_cpu_s"] = changed["rows"][0]["cpu_s"]
     return row
 
 

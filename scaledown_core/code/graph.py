@@ -58,6 +58,7 @@ class CodeBase:
                 if u.kind == "class":
                     self._classes_by_name[u.name].append(u.key)
             self._top[id(sf)] = top
+        self._files_for: dict[tuple[str | None, str], SourceFile | None] = {}
         self._callees: dict[str, list[str]] = {}
         self._callers: dict[str, list[str]] = defaultdict(list)
         for key, unit in self.units.items():
@@ -162,7 +163,14 @@ class CodeBase:
         return [key]
 
     def _file_for(self, sf: SourceFile, dotted: str) -> SourceFile | None:
-        """The file of module ``dotted`` as imported from ``sf`` (relative imports resolved)."""
+        """The file of module ``dotted`` as imported from ``sf`` (relative imports resolved); remembered,
+        as a tree imports the same modules from many files."""
+        key = (sf.path if dotted.startswith(".") else None, dotted)
+        if key not in self._files_for:
+            self._files_for[key] = self._find_file(sf, dotted)
+        return self._files_for[key]
+
+    def _find_file(self, sf: SourceFile, dotted: str) -> SourceFile | None:
         if dotted.startswith("."):
             level = len(dotted) - len(dotted.lstrip("."))
             here = (sf.module_name or "").split(".")

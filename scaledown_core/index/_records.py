@@ -3,9 +3,10 @@
 A record is everything ranking and rendering need from a :class:`~scaledown_core.code.SourceFile`,
 without the tree-sitter tree: the text, the units (spans, names, terms, calls, references, guards),
 imports, the statement blocks of every unit (so a unit can be shown in part without re-parsing) and the
-token count of every line in the target encoding. It is stored as ``zlib(marshal(tuple))``: marshal
-reads plain tuples of str/int ten times faster than pickle reads dataclasses, and the tuple layout is
-pinned by :data:`RECORD_FORMAT` (a change there makes old indexes rebuild).
+token count of every line in the target encoding. It is stored as ``marshal(tuple)``: marshal reads
+plain tuples of str/int ten times faster than pickle reads dataclasses, uncompressed because a query
+reads every record and zlib would cost more time than the disk it saves (sympy: 80 MB, 23 MB zipped);
+the tuple layout is pinned by :data:`RECORD_FORMAT` (a change there makes old indexes rebuild).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import hashlib
 import marshal
 import os
 import stat as stat_mod
-import zlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,7 @@ from ..code.model import Block, CodeUnit, SourceFile
 
 __all__ = ["RECORD_FORMAT", "FileResult", "index_file", "decode", "encode", "split_lines"]
 
-RECORD_FORMAT = 1
-# zlib level 1: a third of the size of the raw record for a tenth of level 9's time.
-ZLIB_LEVEL = 1
+RECORD_FORMAT = 2
 
 
 @dataclass
@@ -45,9 +44,20 @@ class FileResult:
     """The file changed while it was read, or cannot be read now: read it again at the next open."""
 
 
+# Lists of names are stored as one string joined by a newline (no term, call or name holds one): marshal
+# reads one string in a copy where a list of many small strings costs an object each.
+_SEP = "\n"
+
+
 def _unit_tuple(u: CodeUnit) -> tuple[Any, ...]:
     return (u.key, u.kind, u.name, u.qualname, u.start_line, u.end_line, u.regions, u.signature, u.docstring,
-            u.parent, u.head, u.terms, u.calls, u.references, u.is_import, u.bases, u.guards)
+            u.parent, u.head, _SEP.join(u.terms), _SEP.join(u.calls), _SEP.join(sorted(u.references)),
+            u.is_import, u.bases, u.guards)
+
+
+def _split(joined: str) -> list[str]:
+    # interned: a tree repeats its few thousand names millions of times (sympy: 2.5 M terms), one copy each
+    return list(map(sys.intern, joined.split(_SEP))) if joined else []
 
 
 def encode(sf: SourceFile, line_tokens: list[int], whole: int) -> bytes:
@@ -55,12 +65,14 @@ def encode(sf: SourceFile, line_tokens: list[int], whole: int) -> bytes:
     blocks = tuple(tuple((b.start_line, b.end_line, b.context) for b in sf.blocks(u)) for u in sf.units)
     data = (RECORD_FORMAT, sf.path, sf.text, tuple(_unit_tuple(u) for u in sf.units), sf.imports,
             sf.has_syntax_errors, sf.warnings, sf.digest, line_tokens, whole, blocks)
-    return zlib.compress(marshal.dumps(data), ZLIB_LEVEL)
+    return marshal.dumps(data)
 
 
 def split_lines(text: str) -> list[str]:
     """The lines of ``text`` exactly as the parser splits them (``lines[i]`` is line ``i + 1``)."""
-    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
+    lines = text.split("\n")
+    if "\r" in text:
+        lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
     if lines and lines[-1] == "" and text.endswith("\n"):
         lines.pop()
     return lines
@@ -69,7 +81,7 @@ def split_lines(text: str) -> list[str]:
 def decode(blob: bytes) -> tuple[SourceFile, list[int], int]:
     """The :class:`SourceFile` a record holds (its blocks filled in), its line token counts and total."""
     (fmt, path, text, units, imports, has_errors, warnings, digest, line_tokens, whole,
-     blocks) = marshal.loads(zlib.decompress(blob))
+     blocks) = marshal.loads(blob)
     if fmt != RECORD_FORMAT:
         raise ValueError(f"record format {fmt}, expected {RECORD_FORMAT}")
     lines = split_lines(text)
@@ -79,11 +91,25 @@ def decode(blob: bytes) -> tuple[SourceFile, list[int], int]:
         made.append(CodeUnit(
             key=key, path=path, kind=kind, name=name, qualname=qualname, start_line=start, end_line=end,
             regions=regions, text="\n".join([ln for a, b in regions for ln in lines[a - 1:b]]),
-            signature=signature, docstring=docstring, parent=parent, head=head, terms=terms, calls=calls,
-            references=references, is_import=is_import, bases=bases, guards=guards))
-    unit_blocks = {u.key: tuple(Block(a, b, ctx) for a, b, ctx in bl) for u, bl in zip(made, blocks)}
+            signature=signature, docstring=docstring, parent=parent, head=head, terms=_split(terms),
+            calls=_split(calls), references=frozenset(_split(references)), is_import=is_import, bases=bases,
+            guards=guards))
+    unit_blocks = _StoredBlocks(zip([u.key for u in made], blocks))
     sf = SourceFile(path, text, lines, made, imports, has_errors, list(warnings), digest, _blocks=unit_blocks)
     return sf, line_tokens, whole
+
+
+class _StoredBlocks(dict):  # type: ignore[type-arg]
+    """A unit's stored blocks, made into :class:`Block` s when first asked for: a query shows few units
+    in part, so most of a tree's blocks are never built. ``SourceFile.blocks`` reads it with ``get``."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        raw = super().get(key, default)
+        if raw is default or (raw and isinstance(raw[0], Block)) or not raw:
+            return raw
+        made = tuple(Block(a, b, ctx) for a, b, ctx in raw)
+        self[key] = made
+        return made
 
 
 def raw_hash(data: bytes) -> str:

@@ -277,7 +277,9 @@ def load_tree(root: str | os.PathLike[str], target_model: str = "gpt-4o",
             else:
                 sf, line_tokens, whole = decode(blob)
                 fresh[shown] = ((s.size, s.mtime_ns, s.raw_hash), sf, warnings, (line_tokens, whole))
-        load_warnings = [*store.warnings, *stats.warnings]
+        # the index's own housekeeping (rebuilt, moved to a private folder) is logged by the store, not
+        # added to what loading the files warned: the result stays the one a direct read gives
+        load_warnings = list(stats.warnings)
     finally:
         store.close()
     files: list[SourceFile] = []

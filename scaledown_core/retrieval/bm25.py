@@ -14,10 +14,6 @@ from typing import Sequence
 
 __all__ = ["BM25"]
 
-# From this many documents on (a large tree's units), the first lookup builds every posting list at
-# once: one pass over the corpus instead of one pass per query term, in every later query too.
-FULL_POSTINGS_DOCS = 5000
-
 
 class BM25:
     """BM25 over pre-tokenised documents; ``scores(query_terms)`` gives one score per document."""
@@ -32,7 +28,6 @@ class BM25:
         self._norms: list[float] | None = None
         # term -> [(doc index, term frequency)], built on first use: a query touches few terms
         self._postings: dict[str, list[tuple[int, int]]] = {}
-        self._postings_complete = False
         self.doc_counts: Counter[str] = Counter(chain.from_iterable(self.doc_freqs))
         """term -> number of documents that hold it"""
 
@@ -44,22 +39,8 @@ class BM25:
     def _posting(self, term: str) -> list[tuple[int, int]]:
         hit = self._postings.get(term)
         if hit is None:
-            if self._postings_complete:
-                return []
-            if self.n_docs >= FULL_POSTINGS_DOCS:
-                self._build_postings()
-                return self._postings.get(term, [])
             hit = self._postings[term] = [(i, f[term]) for i, f in enumerate(self.doc_freqs) if term in f]
         return hit
-
-    def _build_postings(self) -> None:
-        """Every term's posting list in one pass (document order, as the scan per term gives)."""
-        postings: dict[str, list[tuple[int, int]]] = {}
-        for i, f in enumerate(self.doc_freqs):
-            for term, tf in f.items():
-                postings.setdefault(term, []).append((i, tf))
-        self._postings = postings
-        self._postings_complete = True
 
     def scores(self, query: Sequence[str], weights: dict[str, float] | None = None) -> list[float]:
         """One score per document; ``weights`` multiplies a query term's contribution (default 1)."""

@@ -270,3 +270,17 @@ def test_readers_see_a_consistent_index_while_another_process_updates(odd_tree: 
         assert reader.returncode == 0, err
         for paths in json.loads(out):
             assert paths in (base, sorted([*base, "extra.py"]))
+
+
+def test_a_rebuilt_index_is_logged_not_added_to_the_result(odd_tree: Path, tmp_path: Path,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    idx = tmp_path / "idx"
+    path = Path(build_index(odd_tree, cache_dir=idx).index_path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = 'old' WHERE key = 'format'")
+    forget_everything()
+    direct = _result(HasteOptimizer(use_index=False), odd_tree, "coupon total", 200)
+    with caplog.at_level("WARNING", logger="scaledown_core.index"):
+        indexed = _result(HasteOptimizer(index_dir=idx), odd_tree, "coupon total", 200)
+    assert indexed == direct
+    assert any("format old" in r.getMessage() for r in caplog.records)
