@@ -305,6 +305,11 @@ def _s(seconds: Any) -> str:
     return f"{seconds:.2f}" if seconds < 10 else f"{seconds:.0f}"
 
 
+def _wall_cpu(row: dict[str, Any], key: str) -> str:
+    wall, cpu = row.get(key), row.get(key.replace("_s", "_cpu_s"))
+    return "-" if wall is None else f"{_s(wall)} ({_s(cpu)})" if cpu is not None else _s(wall)
+
+
 def scale_section(results: Path) -> str:
     """The large-tree table from ``python -m bench scale``, or how to make it."""
     path = results / "scale" / "scale.json"
@@ -314,16 +319,18 @@ def scale_section(results: Path) -> str:
     rows = []
     for r in t["rows"]:
         same = f"{r['identical']}/{r['compared']}" if "compared" in r else "-"
-        rows.append([r["tree"], f"{r['files']:,}", f"{r['units']:,}", f"{r['tokens'] / 1e6:.2f} M", _s(r["floor_s"]),
-                     f"{_s(r['cold_s'])} ({r['files_per_s']:.0f}/s)", _s(r["nochange_s"]),
-                     _s(r["fresh_query_s"]), _s(r["fresh_process_s"]), _s(r["warm_query_s"]),
-                     _s(r["after_change_query_s"]), f"{r['fresh_rss_mb']:.0f}", _s(r.get("direct_first_s")),
-                     _s(r.get("direct_query_s")), same])
+        rows.append([r["tree"], f"{r['files']:,}", f"{r['units']:,}", f"{r['tokens'] / 1e6:.2f} M",
+                     _wall_cpu(r, "floor_s"), f"{_wall_cpu(r, 'cold_s')}, {r['files_per_s']:.0f}/s",
+                     _s(r["nochange_s"]), _wall_cpu(r, "fresh_query_s"), _s(r["fresh_process_s"]),
+                     _wall_cpu(r, "warm_query_s"), _wall_cpu(r, "after_change_query_s"), f"{r['fresh_rss_mb']:.0f}",
+                     _wall_cpu(r, "direct_first_s"), same])
     head = (f"\nBudget {t['budget']} tokens ({t['model']}), {t['queries']} queries per tree, {t['machine']}, "
-            f"load average at the end {t['load']} (`{t['command']}`).\n\n")
-    table = _table(["tree", "files", "units", "tokens", "floor s", "cold build s (files/s)", "no-change s",
-                    "query s, new process", "process s", "query s, warm process", "after 1 change s",
-                    "query RSS MB", "direct read s, first", "direct read s, warm", "identical"], rows)
+            f"load average at the end {t['load']} (`{t['command']}`). Seconds are wall (CPU of the process "
+            "in brackets; for the cold build, of its workers too): the machine is shared, so wall time is an "
+            "upper bound and CPU time is what the work costs.\n\n")
+    table = _table(["tree", "files", "units", "tokens", "floor s", "cold build s", "no-change s",
+                    "query s, new process", "whole process s", "query s, warm process", "after 1 change s",
+                    "query RSS MB", "direct read s (today)", "identical"], rows)
     return SCALE_TEXT + head + table + "\n"
 
 
@@ -452,8 +459,10 @@ core. `no-change`: the same again, nothing changed (a `stat` per file). `query, 
 `optimize` call in a fresh process (median), what `scaledown select` pays; `process` adds interpreter
 start and imports. `query, warm process`: later queries in one long-lived process (an agent, a server).
 `after 1 change`: the first query in a new process after one file was edited. `query RSS`: peak RSS of
-a query process. `identical`: outputs with and without the index. Upstream HASTE and Aider are not in
-this table yet (their venvs were not built in this run).
+a query process. `direct read`: the first query of a process with `use_index=False` (what every new
+process paid before the index; `--baseline` runs it on every tree). `identical`: outputs with and
+without the index, query by query. Upstream HASTE and Aider are not in this table yet (their venvs were
+not built in this run).
 """
 
 CODESEARCH_TEXT = """
