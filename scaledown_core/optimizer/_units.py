@@ -19,6 +19,9 @@ from ..retrieval.bm25 import BM25
 from ..tokens import get_counter
 
 INDEX_CACHE_SIZE = 32    # distinct sources (or trees) kept indexed in memory
+# ... and at most this many units in all (the latest entry always stays): a long-lived process that
+# queries a large tree while it is edited builds a new table per edit (sympy: 40k units, ~400 MB each)
+INDEX_CACHE_UNITS = 100_000
 
 
 @dataclass
@@ -114,7 +117,8 @@ def _get_index(files: list[SourceFile], model: str, counting: TokenCounts) -> _I
     index = _build_index(files, model, counting)
     with _index_lock:
         _index_cache[key] = index
-        while len(_index_cache) > INDEX_CACHE_SIZE:
+        while len(_index_cache) > INDEX_CACHE_SIZE or (
+                len(_index_cache) > 1 and sum(len(ix.units) for ix in _index_cache.values()) > INDEX_CACHE_UNITS):
             _index_cache.popitem(last=False)
     return index
 

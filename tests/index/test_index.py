@@ -284,3 +284,20 @@ def test_a_rebuilt_index_is_logged_not_added_to_the_result(odd_tree: Path, tmp_p
         indexed = _result(HasteOptimizer(index_dir=idx), odd_tree, "coupon total", 200)
     assert indexed == direct
     assert any("format old" in r.getMessage() for r in caplog.records)
+
+
+def test_an_edited_large_tree_does_not_pile_up_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each edit builds a new unit table; the cache keeps the latest ones within its unit bound."""
+    import scaledown_core.optimizer._units as units
+
+    monkeypatch.setattr(units, "INDEX_CACHE_UNITS", 250)
+    root = tmp_path / "tree"
+    root.mkdir()
+    for k in range(100):
+        (root / f"m{k}.py").write_text(f"def f{k}(x):\n    return x + {k}\n")
+    optimizer = HasteOptimizer(index_dir=tmp_path / "idx")
+    for edit in range(4):
+        (root / "m0.py").write_text(f"def f0(x):\n    return x - {edit}\n")
+        result = optimizer.optimize(query="f0", file_path=str(root), max_tokens=50)
+        assert f"return x - {edit}" in result.content
+    assert len(units._index_cache) == 2  # 100 units each: two fit in 250
