@@ -3,7 +3,7 @@
 An update walks the tree exactly as :func:`~scaledown_core.code.load_sources` does, compares each
 file's (size, mtime_ns) with the stored row, and reads again only new files, files whose stat changed
 (a touched file whose bytes hash the same only gets its new stat key) and files marked unsure. Files
-that are gone are dropped. New and changed files are parsed in a process pool when there are many.
+that are gone are dropped. New and changed files are parsed in worker processes when there are many.
 Everything one update writes is one transaction.
 """
 
