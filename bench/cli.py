@@ -5,6 +5,7 @@
   python -m bench report [--results DIR] [--out BENCHMARKS.md] [--plots bench/plots]
   python -m bench throughput --data ../shared/bench-data [--n 100] [--concurrency 1,5,10] [--rate 0.25]
   python -m bench agent [--results DIR]
+  python -m bench scale [--trees sympy,polys,stdlib] [--queries 5] [--baseline]
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     thr.add_argument("--results", type=Path, default=RESULTS_DIR)
     agent = sub.add_parser("agent", help="a scripted agent session with and without ScaleDown's agent tools")
     agent.add_argument("--results", type=Path, default=RESULTS_DIR)
+    scale = sub.add_parser("scale", help="the persistent index on large trees (sympy, the standard library)")
+    scale.add_argument("--trees", default="polys,sympy,stdlib", help="trees, separated by commas")
+    scale.add_argument("--queries", type=int, default=5, help="queries per tree (default 5)")
+    scale.add_argument("--baseline", action="store_true", help="also time the direct read on every tree")
+    scale.add_argument("--results", type=Path, default=RESULTS_DIR)
     rep = sub.add_parser("report", help="write BENCHMARKS.md tables and plots from results")
     rep.add_argument("--results", type=Path, default=RESULTS_DIR)
     rep.add_argument("--out", type=Path, default=REPO_ROOT / "BENCHMARKS.md")
@@ -60,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         from bench import agent_session
 
         print(f"wrote {agent_session.run(args.results.resolve())}")
+        return 0
+    if args.command == "scale":
+        from bench import scale
+
+        trees = [t.strip() for t in args.trees.split(",") if t.strip()]
+        print(f"wrote {scale.run(args.results.resolve(), trees, args.queries, args.baseline)}")
         return 0
     from bench.report import write_report
 

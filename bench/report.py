@@ -334,6 +334,41 @@ def _against(tokens: int, baseline: int) -> str:
     return f"{tokens} ({tokens / baseline:.1f}x more)"
 
 
+def _s(seconds: Any) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds:.2f}" if seconds < 10 else f"{seconds:.0f}"
+
+
+def _wall_cpu(row: dict[str, Any], key: str) -> str:
+    wall, cpu = row.get(key), row.get(key.replace("_s", "_cpu_s"))
+    return "-" if wall is None else f"{_s(wall)} ({_s(cpu)})" if cpu is not None else _s(wall)
+
+
+def scale_section(results: Path) -> str:
+    """The large-tree table from ``python -m bench scale``, or how to make it."""
+    path = results / "scale" / "scale.json"
+    if not path.exists():
+        return SCALE_TEXT + "\n_no results yet: run `python -m bench scale`_\n"
+    t = json.loads(path.read_text())
+    rows = []
+    for r in t["rows"]:
+        same = f"{r['identical']}/{r['compared']}" if "compared" in r else "-"
+        rows.append([r["tree"], f"{r['files']:,}", f"{r['units']:,}", f"{r['tokens'] / 1e6:.2f} M",
+                     _wall_cpu(r, "floor_s"), f"{_wall_cpu(r, 'cold_s')}, {r['files_per_s']:.0f}/s",
+                     _s(r["nochange_s"]), _wall_cpu(r, "fresh_query_s"), _s(r["fresh_process_s"]),
+                     _wall_cpu(r, "warm_query_s"), _wall_cpu(r, "after_change_query_s"), f"{r['fresh_rss_mb']:.0f}",
+                     _wall_cpu(r, "direct_first_s"), same])
+    head = (f"\nBudget {t['budget']} tokens ({t['model']}), {t['queries']} queries per tree, {t['machine']}, "
+            f"load average at the end {t['load']} (`{t['command']}`). Seconds are wall (CPU of the process "
+            "in brackets; for the cold build, of its workers too): the machine is shared, so wall time is an "
+            "upper bound and CPU time is what the work costs.\n\n")
+    table = _table(["tree", "files", "units", "tokens", "floor s", "cold build s", "no-change s",
+                    "query s, new process", "whole process s", "query s, warm process", "after 1 change s",
+                    "query RSS MB", "direct read s (today)", "identical"], rows)
+    return SCALE_TEXT + head + table + "\n"
+
+
 def write_report(results: Path, out: Path, plots: Path) -> None:
     written = write_plots(results, plots)
     suites = {s: load_scores(results, s) for s in ("selection", "repo", "compression", "codesearch")}
@@ -365,6 +400,7 @@ def write_report(results: Path, out: Path, plots: Path) -> None:
         body.append(f"\n![answer kept vs rate]({pics['compression_answer_kept.png']})\n")
     body.append(throughput_section(results))
     body.append(agent_section(results))
+    body.append(scale_section(results))
     body.append(CODESEARCH_TEXT)
     body.append(codesearch_table(suites["codesearch"]) if suites["codesearch"] else "_no results yet_")
     body.append(missing("codesearch", suites["codesearch"]))
@@ -461,6 +497,21 @@ seen when its `def` line is in that text. ScaleDown ms: both calls (the first ta
 parsing it), on a 2-core machine shared with other work (an upper bound). A tree smaller than the
 budget comes back whole from `select_code`, which is more than reading the one to three small files a
 search finds: the tools pay off once the code an agent searches is larger than its budget.
+SCALE_TEXT = """
+## Large trees: the persistent index (`python -m bench scale`)
+
+HasteOptimizer on a whole folder, read through its index (`scaledown_core.index`) and, for comparison,
+directly (`use_index=False`). Trees anyone can rebuild: `sympy` (the sympy 1.14.0 wheel from PyPI),
+`polys` (its `sympy/polys` package) and `stdlib` (this Python's standard library). `floor`: tree-sitter
+parse of every file plus a token count of every line, one process. `cold build`: `build_index` on every
+core. `no-change`: the same again, nothing changed (a `stat` per file). `query, new process`: the
+`optimize` call in a fresh process (median), what `scaledown select` pays; `process` adds interpreter
+start and imports. `query, warm process`: later queries in one long-lived process (an agent, a server).
+`after 1 change`: the first query in a new process after one file was edited. `query RSS`: peak RSS of
+a query process. `direct read`: the first query of a process with `use_index=False` (what every new
+process paid before the index; `--baseline` runs it on every tree). `identical`: outputs with and
+without the index, query by query. Upstream HASTE and Aider are not in this table yet (their venvs were
+not built in this run).
 """
 
 CODESEARCH_TEXT = """

@@ -210,7 +210,7 @@ def _make_optimizer(args: argparse.Namespace) -> Any:
         raise ValueError("--embedding-model applies to --engine semantic only")
     from .optimizer import HasteOptimizer
 
-    return HasteOptimizer(target_model=args.model)
+    return HasteOptimizer(target_model=args.model, use_index=not args.no_index)
 
 
 def _describe_paths(paths: Sequence[str]) -> str:
@@ -399,6 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     select.add_argument("--model", default="gpt-4o", help="target model whose tokenizer counts the budget")
     select.add_argument("--embedding-model", metavar="NAME_OR_PATH", help="embedding model for --engine semantic")
     select.add_argument("--json", action="store_true", help="print the result and its spans as JSON")
+    select.add_argument("--no-index", action="store_true",
+                        help="read a folder directly instead of through its persistent index (see 'scaledown index')")
     select.set_defaults(handler=_cmd_select)
 
     compress = commands.add_parser(
@@ -455,6 +457,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .agent.cli import add_mcp_command  # the command's own module; imports nothing heavy
 
     add_mcp_command(commands, _HelpFormatter)
+
+    from .index.cli import add_parser as add_index_parser  # its code lives with the index
+
+    add_index_parser(commands, _HelpFormatter, _positive_int)
     return parser
 
 

@@ -36,6 +36,14 @@ class CodeBase:
             mod = sf.module_name
             if mod:
                 self._by_module.setdefault(mod, sf)
+        # the first module (in file order) that ends with each dotted suffix: a tree rooted above or
+        # below the package root resolves in one lookup, not a scan of every module per call
+        self._order = {mod: k for k, mod in enumerate(self._by_module)}
+        self._by_suffix: dict[str, str] = {}
+        for mod in self._by_module:
+            parts = mod.split(".")
+            for k in range(1, len(parts)):
+                self._by_suffix.setdefault(".".join(parts[k:]), mod)
         # per file: top-level name -> unit key; per class key: method name -> unit key
         self._top: dict[int, dict[str, str]] = {}
         self._members: dict[str, dict[str, str]] = defaultdict(dict)
@@ -50,6 +58,7 @@ class CodeBase:
                 if u.kind == "class":
                     self._classes_by_name[u.name].append(u.key)
             self._top[id(sf)] = top
+        self._files_for: dict[tuple[str | None, str], SourceFile | None] = {}
         self._callees: dict[str, list[str]] = {}
         self._callers: dict[str, list[str]] = defaultdict(list)
         for key, unit in self.units.items():
@@ -154,7 +163,14 @@ class CodeBase:
         return [key]
 
     def _file_for(self, sf: SourceFile, dotted: str) -> SourceFile | None:
-        """The file of module ``dotted`` as imported from ``sf`` (relative imports resolved)."""
+        """The file of module ``dotted`` as imported from ``sf`` (relative imports resolved); remembered,
+        as a tree imports the same modules from many files."""
+        key = (sf.path if dotted.startswith(".") else None, dotted)
+        if key not in self._files_for:
+            self._files_for[key] = self._find_file(sf, dotted)
+        return self._files_for[key]
+
+    def _find_file(self, sf: SourceFile, dotted: str) -> SourceFile | None:
         if dotted.startswith("."):
             level = len(dotted) - len(dotted.lstrip("."))
             here = (sf.module_name or "").split(".")
@@ -169,8 +185,9 @@ class CodeBase:
         hit = self._by_module.get(dotted)
         if hit is not None:
             return hit
-        # the tree may be rooted above or below the package root: match on a dotted suffix
-        for mod, other in self._by_module.items():
-            if mod.endswith("." + dotted) or dotted.endswith("." + mod):
-                return other
-        return None
+        # the tree may be rooted above or below the package root: the first module (in file order)
+        # that ends with ``dotted``, or that ``dotted`` ends with
+        found = [m for m in [self._by_suffix.get(dotted)] if m is not None]
+        parts = dotted.split(".")
+        found += [m for m in (".".join(parts[k:]) for k in range(1, len(parts))) if m in self._order]
+        return self._by_module[min(found, key=self._order.__getitem__)] if found else None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -10,7 +12,9 @@ from ..code import OnParse, SourceFile, load_sources, parse_source
 from ..code.loader import path_items
 from ..code.render import split_rendered
 
-__all__ = ["Request", "check_arguments", "is_multi", "load_inputs", "read_request"]
+__all__ = ["IndexUse", "Request", "check_arguments", "is_multi", "load_inputs", "read_request"]
+
+logger = logging.getLogger(__name__)
 
 _NO_PATH: tuple[Any, ...] = (None, "", [])
 
@@ -62,11 +66,50 @@ def is_multi(file_path: Any) -> bool:
     return os.path.isdir(file_path)
 
 
+@dataclass(frozen=True)
+class IndexUse:
+    """Read a folder through its persistent index (:mod:`scaledown_core.index`) in ``cache_dir``."""
+
+    target_model: str
+    cache_dir: str | None = None
+
+
+def indexed_folder(file_path: Any) -> Any:
+    """The folder ``file_path`` names alone (a path, or a list of one), which an index can serve; else None."""
+    if isinstance(file_path, (list, tuple)) and len(file_path) == 1:
+        file_path = file_path[0]
+    if isinstance(file_path, (str, os.PathLike)) and os.fspath(file_path).strip() and os.path.isdir(file_path):
+        return file_path
+    return None
+
+
+def _load_indexed(folder: Any, index: IndexUse, warnings: list[str]) -> list[SourceFile] | None:
+    """The folder's sources from its index (brought up to date), or None when the index cannot be used."""
+    from ..index import load_tree
+
+    try:
+        files, load_warnings = load_tree(folder, index.target_model, index.cache_dir)
+    except (OSError, sqlite3.Error) as exc:  # a full disk or a wedged database must not lose the query
+        message = f"index of {os.fspath(folder)} unusable ({exc}); the folder was read directly"
+        logger.warning(message)
+        warnings.append(message)
+        return None
+    warnings.extend(load_warnings)
+    return files
+
+
 def load_inputs(context: str, file_path: Any, warnings: list[str], context_path: str | None = None,
-                on_parse: OnParse | None = None) -> list[SourceFile]:
+                on_parse: OnParse | None = None, index: IndexUse | None = None) -> list[SourceFile]:
     """The parsed sources: ``file_path`` when given, else ``context`` (named ``context_path``); their load
-    warnings go to ``warnings``; ``on_parse`` as in :func:`~scaledown_core.code.parse_source`."""
-    if file_path in _NO_PATH:
+    warnings go to ``warnings``; ``on_parse`` as in :func:`~scaledown_core.code.parse_source`. With
+    ``index``, a folder named alone is read through its persistent index (same files, same order)."""
+    folder = indexed_folder(file_path) if index is not None else None
+    files: list[SourceFile] | None = None
+    if folder is not None and index is not None:
+        files = _load_indexed(folder, index, warnings)
+    if files is not None:
+        pass
+    elif file_path in _NO_PATH:
         files = _context_sources(context, context_path, on_parse)
         if not files:
             warnings.append("no source: context is empty and no file_path was given" if not context
@@ -101,10 +144,11 @@ class Request:
 
 
 def read_request(context: Any, query: Any, file_path: Any, max_tokens: Any, extra: Mapping[str, Any],
-                 default_budget: int | None, context_path: Any = None, on_parse: OnParse | None = None) -> Request:
+                 default_budget: int | None, context_path: Any = None, on_parse: OnParse | None = None,
+                 index: IndexUse | None = None) -> Request:
     """Checks an ``optimize`` call's arguments and loads its sources; unknown ``extra`` arguments are a
-    TypeError naming them.
-    ``on_parse`` as in :func:`~scaledown_core.code.parse_source`."""
+    TypeError naming them. ``on_parse`` as in :func:`~scaledown_core.code.parse_source`; ``index`` as in
+    :func:`load_inputs`."""
     budget = check_arguments(context, query, file_path, max_tokens, default_budget, context_path)
     if context and file_path not in _NO_PATH:  # the text of that file, as an editor buffer would give it
         context_path, file_path = _path_of_context(file_path), None
@@ -113,7 +157,7 @@ def read_request(context: Any, query: Any, file_path: Any, max_tokens: Any, extr
                         "takes context, query, file_path, max_tokens and context_path (settings such as top_k "
                         "belong to the optimizer's constructor)")
     warnings: list[str] = []
-    files = load_inputs(context, file_path, warnings, context_path, on_parse)
+    files = load_inputs(context, file_path, warnings, context_path, on_parse, index)
     if file_path in _NO_PATH:  # context split at file headers keeps its headers in the output
         multi = context_path is None and any(sf.path is not None for sf in files)
     else:
