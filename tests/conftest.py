@@ -20,11 +20,19 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVE_START_S = 60  # importing the server and the compressor on a busy 2-core machine
 
 
+@pytest.fixture(scope="session")
+def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache folder for the run (embeddings, tree indexes): nothing is read from or left in the
+    user's cache, so a run here behaves as on a fresh machine."""
+    return tmp_path_factory.mktemp("scaledown-cache")
+
+
 @pytest.fixture(autouse=True)
-def _clean_scaledown_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def _clean_scaledown_env(monkeypatch: pytest.MonkeyPatch, _session_cache: Path) -> None:
     for name in list(os.environ):
         if name.startswith("SCALEDOWN_") or name == "OPENAI_API_KEY":
             monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SCALEDOWN_CACHE_DIR", str(_session_cache))
     import scaledown_core.config as config
 
     monkeypatch.setattr(config, "_api_key", None)
