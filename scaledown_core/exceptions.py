@@ -12,6 +12,7 @@
     │   └── MalformedResponseError a 200 that is not a result ({"detail": ...}, successful=false, ...)
     ├── OptimizerError             missing dependency, unreadable or unparseable input, model unavailable
     ├── PathNotAllowedError        a path outside the folders an agent tool may read (also a PermissionError)
+    ├── OperationCancelled         the caller cancelled a long operation (an index build, an agent tool call)
     ├── PipelineError              the pipeline itself failed: a stage returned the wrong shape or too
     │                              much, or raised something that is not a ScaleDownError (chained)
     └── BatchError                 some items of a batch failed; carries results and per-item errors
@@ -42,6 +43,7 @@ __all__ = [
     "BatchError",
     "MissingDependencyError",
     "PathNotAllowedError",
+    "OperationCancelled",
 ]
 
 
@@ -124,6 +126,11 @@ class PathNotAllowedError(ScaleDownError, PermissionError):
     def __init__(self, message: str, path: str | None = None) -> None:
         super().__init__(message)
         self.path = path
+
+
+class OperationCancelled(ScaleDownError):
+    """The caller cancelled a long operation (an index build, an MCP tool call); what it finished is kept
+    where that is safe (an index keeps the files it parsed) and nothing else is returned."""
 
 
 class PipelineError(ScaleDownError):

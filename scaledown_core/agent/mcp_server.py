@@ -1,6 +1,7 @@
 """``scaledown mcp``: the agent operations as an MCP server (the official ``mcp`` SDK, the ``mcp`` extra).
 
-``build_server(tools)`` registers ``select_code``, ``compress_text`` and ``read_file_for`` on an
+``build_server(tools)`` registers ``select_code``, ``compress_text``, ``read_file_for`` and
+``index_repository`` on an
 ``MCPServer``: typed input schemas (from :mod:`.schemas`), structured results with an output schema, and
 a text block for the model (the kept code or text and one line of figures). ``run_server`` serves it
 over stdio (default) or streamable HTTP, on loopback unless told otherwise, with ``scaledown serve``'s
@@ -21,14 +22,16 @@ import threading
 from typing import Annotated, Any, Callable, Iterable, TypeVar
 
 from .. import __version__
-from ..exceptions import MissingDependencyError, ScaleDownError
-from .operations import AgentTools, OperationCancelled
+from ..exceptions import MissingDependencyError, OperationCancelled, ScaleDownError
+from .operations import AgentTools
 from .schemas import (
     DEFAULT_READ_TOKENS,
     DEFAULT_SELECT_TOKENS,
     CompressTextResult,
     Context,
     FilePath,
+    IndexPath,
+    IndexResult,
     Language,
     MaxTokens,
     OptionalMaxTokens,
@@ -65,9 +68,13 @@ INSTRUCTIONS = (
     "ScaleDown cuts files and long text down to what a task needs, under a hard token budget. "
     "Prefer read_file_for(query, path) to reading a whole file, select_code(query, paths) to find the "
     "code a task needs across files or folders, and compress_text(context, prompt) for a long log or "
-    "tool output. Paths are relative to the server's root folder."
+    "tool output. index_repository(path) prepares a large folder ahead of select_code. Paths are "
+    "relative to the server's root folder."
 )
 _READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+# index_repository writes only ScaleDown's own cache, never the user's files
+_WRITES_INDEX = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+
 
 
 def build_server(tools: AgentTools | None = None) -> "MCPServer":
@@ -98,6 +105,13 @@ def build_server(tools: AgentTools | None = None) -> "MCPServer":
         """Read one file cut down to what the query needs (the whole file when it fits): use it instead
         of reading a whole file."""
         result = await _call(ctx, agent.read_file_for, query, path, max_tokens)
+        return _answer(result)
+
+    @server.tool(annotations=_WRITES_INDEX)
+    async def index_repository(path: IndexPath, ctx: ToolContext) -> Annotated[CallToolResult, IndexResult]:
+        """Build or update the persistent index of a folder, so later select_code calls on it answer
+        fast. Reports progress per parsed file; unchanged files are not read again."""
+        result = await _call(ctx, agent.index_repository, path, progress=True)
         return _answer(result)
 
     return server

@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from ..code import load_sources
 from ..config import resolve_api_key
-from ..exceptions import OptimizerError, ScaleDownError
+from ..exceptions import OperationCancelled, OptimizerError
 from ..tokens import get_counter
 from ..types import OptimizedContext, SourceSpan
 from .roots import Roots
@@ -26,6 +26,8 @@ from .schemas import (
     DEFAULT_SELECT_TOKENS,
     CompressTextInput,
     CompressTextResult,
+    IndexRepositoryInput,
+    IndexResult,
     ReadFileForInput,
     ReadFileResult,
     SelectCodeInput,
@@ -38,10 +40,6 @@ __all__ = ["AgentTools", "OperationCancelled", "Progress", "SUPPORTED_LANGUAGES"
 Progress = Callable[[int, Optional[int], str], None]
 SUPPORTED_LANGUAGES = {"python": (".py",)}  # language -> file suffixes the code model reads
 _SNIFF_BYTES = 8192  # a NUL byte in the first 8 KiB marks a binary file (as the code loader decides)
-
-
-class OperationCancelled(ScaleDownError):
-    """The caller cancelled the operation (an MCP ``notifications/cancelled``); nothing is returned."""
 
 
 class AgentTools:
@@ -94,7 +92,11 @@ class AgentTools:
         named = {_loader_arg(p): p for p in reals}
         file_path: str | list[str] = next(iter(named)) if len(named) == 1 else list(named)
         if progress is not None and any(p.is_dir() for p in reals):
-            _parse_ahead(file_path, progress, cancel)
+            folder = self._indexed_folder(reals)
+            if folder is not None:  # the optimizer reads it through its index: bring that up to date
+                self._build_index(folder, progress, cancel)
+            else:
+                _parse_ahead(file_path, progress, cancel)
         _check(cancel)
         result = self.optimizer.optimize(query=args.query, file_path=file_path, max_tokens=args.max_tokens)
         _check(cancel)
@@ -106,6 +108,41 @@ class AgentTools:
             original_tokens=result.metrics.original_tokens, output_tokens=result.metrics.optimized_tokens,
             max_tokens=args.max_tokens, savings_percent=round(result.savings_percent, 2),
             target_model=self.target_model, warnings=list(result.metrics.warnings))
+
+    # ------------------------------------------------------------------ index_repository
+
+    def index_repository(self, path: str, *, progress: Progress | None = None,
+                         cancel: threading.Event | None = None) -> IndexResult:
+        """Build or update the persistent index of the folder ``path`` (what ``select_code`` reads folders
+        through), reporting each parsed file; a cancelled build keeps the files it parsed."""
+        args = IndexRepositoryInput(path=path)
+        real = self.roots.resolve(args.path)
+        if not real.is_dir():
+            raise ValueError(f"{args.path!r} is not a folder; index_repository indexes a folder")
+        stats = self._build_index(real, progress, cancel)
+        return IndexResult(path=self.roots.display(real), files=stats.files, units=stats.units, tokens=stats.tokens,
+                           new=stats.new, changed=stats.changed, deleted=stats.deleted, unchanged=stats.unchanged,
+                           skipped=stats.skipped, seconds=round(stats.seconds, 3), target_model=self.target_model,
+                           warnings=list(stats.warnings))
+
+    def _indexed_folder(self, reals: list[Path]) -> Path | None:
+        """The folder the optimizer reads through its persistent index for these paths, if it does."""
+        if len(reals) != 1 or not reals[0].is_dir() or not getattr(self.optimizer, "use_index", False):
+            return None
+        return reals[0]
+
+    def _build_index(self, folder: Path, progress: Progress | None, cancel: threading.Event | None) -> Any:
+        from ..index import build_index
+
+        def report(done: int, total: int) -> None:
+            if progress is not None and done:
+                progress(done, total, f"indexed {done} of {total} files")
+
+        stats = build_index(_loader_arg(folder), cache_dir=getattr(self.optimizer, "index_dir", None),
+                            target_model=self.target_model, progress=report, cancel=cancel)
+        if progress is not None and not (stats.new or stats.changed):
+            progress(1, 1, "index up to date")
+        return stats
 
     # ------------------------------------------------------------------ compress_text
 

@@ -19,6 +19,8 @@ __all__ = [
     "MAX_PATHS",
     "CompressTextInput",
     "CompressTextResult",
+    "IndexRepositoryInput",
+    "IndexResult",
     "ReadFileForInput",
     "ReadFileResult",
     "SelectCodeInput",
@@ -26,6 +28,7 @@ __all__ = [
     "Span",
     "Context",
     "FilePath",
+    "IndexPath",
     "Language",
     "MaxTokens",
     "OptionalMaxTokens",
@@ -47,6 +50,8 @@ Query = Annotated[str, Field(
 Paths = Annotated[list[str], Field(
     min_length=1, max_length=MAX_PATHS, description="Files or folders to select from (every Python file "
     "below a folder), relative to the server's root or absolute inside it.")]
+IndexPath = Annotated[str, Field(
+    min_length=1, description="The folder to index, relative to the server's root or absolute inside it.")]
 FilePath = Annotated[str, Field(
     min_length=1, description="One file, relative to the server's root or absolute inside it. Python "
     "source is cut to the relevant functions and classes; other text to the relevant passages.")]
@@ -96,6 +101,14 @@ class ReadFileForInput(_Input):
     query: Query
     path: FilePath
     max_tokens: ReadMaxTokens = DEFAULT_READ_TOKENS
+
+
+class IndexRepositoryInput(BaseModel):
+    """Arguments of ``index_repository``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: IndexPath
 
 
 class _Result(BaseModel):
@@ -182,3 +195,30 @@ class ReadFileResult(_Result):
 
     def _what(self) -> str:
         return f"{self.path}, {self.method}"
+
+
+class IndexResult(BaseModel):
+    """What ``index_repository`` returns: the index of a folder, as it stands after the update."""
+
+    path: str = Field(description="The folder, relative to the server's root.")
+    files: int = Field(description="Python files the index holds.")
+    units: int = Field(description="Functions, methods, class headers and module blocks stored.")
+    tokens: int = Field(description="Tokens of every indexed file, in the target model's tokenizer.")
+    new: int
+    changed: int
+    deleted: int
+    unchanged: int = Field(description="Files not read again: their size and mtime had not changed.")
+    skipped: int = Field(description="Files that could not be read or parsed (see warnings).")
+    seconds: float
+    target_model: str
+    warnings: list[str]
+
+    def for_model(self) -> str:
+        """One line of figures and a line per warning."""
+        notes = "".join(f"\n[warning: {w}]" for w in self.warnings)
+        return (f"[scaledown: indexed {self.path}: {self.files} files, {self.units} units, {self.tokens} tokens "
+                f"({self.target_model}); {self.new} new, {self.changed} changed, {self.deleted} deleted, "
+                f"{self.unchanged} unchanged, in {self.seconds:.1f} s]{notes}")
+
+    def __str__(self) -> str:
+        return self.for_model()

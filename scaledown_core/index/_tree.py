@@ -20,7 +20,7 @@ from typing import Callable
 
 from ..code.loader import _real, _walk_py
 from ..code.model import SourceFile
-from ..exceptions import OptimizerError
+from ..exceptions import OperationCancelled, OptimizerError
 from ..tokens import get_counter
 from ._pool import run_workers
 from ._records import FileResult, decode, index_file, raw_hash
@@ -123,19 +123,22 @@ def _same_bytes(w: _Walked, stored: StoredFile) -> bool:
         return False
 
 
-def _read_files(jobs: list[tuple[str, str, str]], workers: int, progress: Progress | None) -> list[FileResult]:
-    """Every job's result, in worker processes when there are many."""
+def _read_files(jobs: list[tuple[str, str, str]], workers: int, progress: Progress | None,
+                results: list[FileResult], cancel: threading.Event | None) -> None:
+    """Append every job's result to ``results``, in worker processes when there are many. Once ``cancel``
+    is set, :class:`OperationCancelled` is raised; ``results`` then holds the files that finished."""
     total = len(jobs)
     if progress is not None:
         progress(0, total)
     if workers <= 1 or total < POOL_MIN_FILES:
-        results: list[FileResult] = []
         for job in jobs:
+            if cancel is not None and cancel.is_set():
+                raise OperationCancelled(f"index build cancelled after {len(results)} of {total} files")
             results.append(index_file(job))
             if progress is not None:
                 progress(len(results), total)
-        return results
-    return run_workers(jobs, workers, progress)
+        return
+    run_workers(jobs, workers, progress, results, cancel)
 
 
 def _racy(results: list[FileResult], touched: list[StoredFile]) -> None:
@@ -147,7 +150,8 @@ def _racy(results: list[FileResult], touched: list[StoredFile]) -> None:
 
 
 def _update(store: Store, root: Path, given: str, model: str, workers: int, progress: Progress | None,
-            verify: bool, stats: IndexStats) -> tuple[list[_Walked], list[FileResult]]:
+            verify: bool, stats: IndexStats,
+            cancel: threading.Event | None = None) -> tuple[list[_Walked], list[FileResult]]:
     walked, walk_warnings = _walk(root, given)
     stats.warnings[:0] = walk_warnings
     stored = store.files()
@@ -171,7 +175,14 @@ def _update(store: Store, root: Path, given: str, model: str, workers: int, prog
     names = {w.shown for w in walked}
     deleted = [p for p in stored if p not in names]
     stats.deleted = len(deleted)
-    results = _read_files(jobs, workers, progress)
+    results: list[FileResult] = []
+    try:
+        _read_files(jobs, workers, progress, results, cancel)
+    except BaseException:
+        if results:  # an interrupted build keeps the files it finished: the next one goes on from there
+            _racy(results, [])
+            store.update(results, [], [])
+        raise
     _racy(results, touched)
     if results or deleted or touched:
         store.update(results, deleted, touched)
@@ -196,8 +207,11 @@ def _open(root: Path, model: str, cache_dir: str | os.PathLike[str] | None) -> S
 
 def build_index(root: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None,
                 target_model: str = "gpt-4o", workers: int | None = None, progress: Progress | None = None,
-                verify: bool = False) -> IndexStats:
+                verify: bool = False, cancel: threading.Event | None = None) -> IndexStats:
     """Build or bring up to date the index of the Python files under ``root``; what it did and holds.
+
+    Setting ``cancel`` (from another thread) stops the build at the next file with
+    :class:`~scaledown_core.exceptions.OperationCancelled`; the files parsed so far are kept.
 
     Unchanged files (same size and mtime_ns) are not read; new and changed files are parsed (in a pool
     of ``workers`` processes, default every core, when there are many) and deleted ones dropped.
@@ -211,7 +225,7 @@ def build_index(root: str | os.PathLike[str], *, cache_dir: str | os.PathLike[st
     store = _open(path, target_model, cache_dir)
     try:
         stats = IndexStats(root=given, index_path=os.fspath(store.path), workers=n_workers)
-        _, results = _update(store, path, given, target_model, n_workers, progress, verify, stats)
+        _, results = _update(store, path, given, target_model, n_workers, progress, verify, stats, cancel)
         stats.warnings.extend(w for r in results for w in r.warnings)  # what the files read now warned
         for s in store.files().values():
             if s.has_record:

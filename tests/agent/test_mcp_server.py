@@ -22,7 +22,7 @@ from mcp import Client, StdioServerParameters  # noqa: E402
 from mcp.client.streamable_http import streamable_http_client  # noqa: E402
 from mcp.shared._httpx_utils import create_mcp_http_client  # noqa: E402
 
-TOOLS = {"select_code", "compress_text", "read_file_for"}
+TOOLS = {"select_code", "compress_text", "read_file_for", "index_repository"}
 REFUND_TASK = "A refund is refused although the return window of refund_order has not closed yet"
 KEY = "mcp-test-key"
 STARTUP_TIMEOUT_S = 60
@@ -42,7 +42,8 @@ def scaledown_exe() -> str:
 
 def server_env(**extra: str) -> dict[str, str]:
     """The environment of a server subprocess: offline, no ScaleDown settings but those given."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SCALEDOWN_") and k != "OPENAI_API_KEY"}
+    env = {k: v for k, v in os.environ.items()
+           if (not k.startswith("SCALEDOWN_") or k == "SCALEDOWN_CACHE_DIR") and k != "OPENAI_API_KEY"}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", **extra)
     return env
 
@@ -88,9 +89,13 @@ async def check_tools_and_schemas(client: Client) -> dict[str, Any]:
     assert select["properties"]["max_tokens"]["minimum"] == 1
     assert set(listed["read_file_for"].input_schema["required"]) == {"query", "path"}
     assert set(listed["compress_text"].input_schema["required"]) == {"context", "prompt"}
-    for tool in listed.values():
-        assert tool.output_schema and "output_tokens" in tool.output_schema["properties"]
-        assert tool.annotations and tool.annotations.read_only_hint
+    assert listed["index_repository"].input_schema["required"] == ["path"]
+    for name, tool in listed.items():
+        wanted = "files" if name == "index_repository" else "output_tokens"
+        assert tool.output_schema and wanted in tool.output_schema["properties"]
+        # index_repository writes ScaleDown's own cache, never the user's files
+        assert tool.annotations and tool.annotations.read_only_hint is (name != "index_repository")
+        assert tool.annotations.destructive_hint is False
     return listed
 
 
@@ -131,6 +136,19 @@ async def test_stdio_tools_schemas_calls_and_errors(shopfront: Path) -> None:
             assert refused.is_error, bad
         unknown = await client.call_tool("select_code", {"query": "x", "paths": ["shopfront"], "language": "cobol"})
         assert unknown.is_error and "not supported" in text_of(unknown)
+
+        seen: list[float] = []
+
+        async def on_progress(progress: float, _total: float | None, _message: str | None) -> None:
+            seen.append(progress)
+
+        indexed = await client.call_tool("index_repository", {"path": "shopfront"}, progress_callback=on_progress)
+        assert not indexed.is_error, text_of(indexed)
+        jsonschema.validate(indexed.structured_content, listed["index_repository"].output_schema)
+        assert indexed.structured_content["files"] >= 5 and "indexed shopfront" in text_of(indexed)
+        assert seen, "no progress notification for index_repository"
+        not_folder = await client.call_tool("index_repository", {"path": "shopfront/cart.py"})
+        assert not_folder.is_error and "not a folder" in text_of(not_folder)
 
         # still serving after every error
         again = await client.call_tool("read_file_for", {"query": "tax rate", "path": "shopfront/billing/invoices.py",
@@ -176,7 +194,7 @@ async def test_stdio_progress_notifications_and_cancellation(tmp_path: Path) -> 
             small = await client.call_tool("select_code", {"query": "answer", "paths": ["small.py"]})
         assert not small.is_error and "return 42" in text_of(small)
 
-        # the cancelled build stopped: files it had not reached are parsed now, and reported one by one
+        # the cancelled build stopped, keeping what it had parsed: the rest is parsed now, file by file
         after: list[tuple[float, float | None]] = []
 
         async def record(progress: float, total: float | None, _message: str | None) -> None:
@@ -185,10 +203,11 @@ async def test_stdio_progress_notifications_and_cancellation(tmp_path: Path) -> 
         done = await client.call_tool("select_code", {"query": "handler of case 7", "paths": ["big"], "max_tokens": 200},
                                       progress_callback=record)
         assert not done.is_error
-        assert after[-1] == (160.0, 160.0)
-        # stopped at its first files, it left nearly all of them (a build left running parsed about half
-        # of them meanwhile in a trial, racing this call)
-        assert len(after) > 120, f"only {len(after)} of 160 files were left unparsed: the cancelled request ran on"
+        left = after[-1][1]
+        assert after[-1][0] == left and after == [(float(d), left) for d in range(1, int(left) + 1)]
+        # stopped at its first files, it left nearly all of them (a build left running would have parsed
+        # about half of them meanwhile, racing this call)
+        assert 120 < left < 160, f"{left} of 160 files were left to parse: the cancelled request ran on"
 
 
 @pytest.fixture(scope="module")

@@ -42,25 +42,63 @@ def test_select_code_over_files_and_folders_together(tools: AgentTools) -> None:
     assert result.output_tokens <= 400
 
 
-def test_select_code_reports_progress_per_file_and_stops_when_cancelled(tools: AgentTools) -> None:
-    from scaledown_core.code import clear_cache
+def test_select_code_reports_progress_per_file_and_stops_when_cancelled(shopfront: Path, tmp_path: Path) -> None:
+    """A folder is read through its index: the first call indexes it file by file; a cancelled call keeps
+    the files it parsed, so the next one parses only the rest."""
+    from scaledown_core.optimizer import HasteOptimizer
 
-    clear_cache()
+    python_files = len(list((shopfront / "shopfront").rglob("*.py")))
+    fresh = AgentTools(shopfront, optimizer=HasteOptimizer(index_dir=str(tmp_path / "a")))
     seen: list[tuple[int, int | None]] = []
-    tools.select_code(REFUND_TASK, ["shopfront"], progress=lambda done, total, _msg: seen.append((done, total)))
-    python_files = len(list((tools.roots.paths[0] / "shopfront").rglob("*.py")))
-    assert seen[-1] == (python_files, python_files)
-    dones = [done for done, _ in seen[:-1]]  # one per parse (an empty file may need none)
-    assert dones == list(range(1, len(dones) + 1)) and python_files - 1 <= len(dones) <= python_files
+    fresh.select_code(REFUND_TASK, ["shopfront"], progress=lambda done, total, _msg: seen.append((done, total)))
+    assert seen == [(done, python_files) for done in range(1, python_files + 1)]
+    seen.clear()
+    fresh.select_code(REFUND_TASK, ["shopfront"], progress=lambda done, total, _msg: seen.append((done, total)))
+    assert seen == [(1, 1)]  # the index is current: nothing parsed again
 
-    clear_cache()
+    cancelled = AgentTools(shopfront, optimizer=HasteOptimizer(index_dir=str(tmp_path / "b")))
     cancel = threading.Event()
 
     def cancel_after_first(done: int, _total: int | None, _msg: str) -> None:
         cancel.set()
 
     with pytest.raises(OperationCancelled):
-        tools.select_code(REFUND_TASK, ["shopfront"], progress=cancel_after_first, cancel=cancel)
+        cancelled.select_code(REFUND_TASK, ["shopfront"], progress=cancel_after_first, cancel=cancel)
+    seen.clear()
+    result = cancelled.select_code(REFUND_TASK, ["shopfront"], progress=lambda d, t, _m: seen.append((d, t)))
+    assert seen[-1] == (python_files - 1, python_files - 1) and result.spans
+
+
+def test_select_code_without_an_index_reports_each_parse(shopfront: Path) -> None:
+    from scaledown_core.code import clear_cache
+    from scaledown_core.optimizer import HasteOptimizer
+
+    clear_cache()
+    direct = AgentTools(shopfront, optimizer=HasteOptimizer(use_index=False))
+    seen: list[tuple[int, int | None]] = []
+    direct.select_code(REFUND_TASK, ["shopfront"], progress=lambda done, total, _msg: seen.append((done, total)))
+    python_files = len(list((shopfront / "shopfront").rglob("*.py")))
+    assert seen[-1] == (python_files, python_files)
+    dones = [done for done, _ in seen[:-1]]  # one per parse (an empty file may need none)
+    assert dones == list(range(1, len(dones) + 1)) and python_files - 1 <= len(dones) <= python_files
+
+
+def test_index_repository_builds_then_updates_and_stays_in_the_roots(shopfront: Path, tmp_path: Path) -> None:
+    from scaledown_core.optimizer import HasteOptimizer
+
+    tools = AgentTools(shopfront, optimizer=HasteOptimizer(index_dir=str(tmp_path / "index")))
+    seen: list[int] = []
+    built = tools.index_repository("shopfront", progress=lambda done, _total, _msg: seen.append(done))
+    python_files = len(list((shopfront / "shopfront").rglob("*.py")))
+    assert (built.files, built.new, built.unchanged) == (python_files, python_files, 0)
+    assert built.units > 0 and built.tokens > 0 and seen[-1] == python_files
+    assert built.path == "shopfront" and "shopfront: " in built.for_model()
+    again = tools.index_repository("shopfront")
+    assert (again.new, again.changed, again.unchanged) == (0, 0, python_files)
+    with pytest.raises(PathNotAllowedError):
+        tools.index_repository("..")
+    with pytest.raises(ValueError, match="not a folder"):
+        tools.index_repository("shopfront/cart.py")
 
 
 @pytest.mark.parametrize("path", ["/etc", "..", "../../..", "shopfront/../../outside"])
