@@ -316,14 +316,20 @@ def parse_response(body: Any, *, status: int = 200, requested_rate: Rate, target
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), if any."""
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), if any.
+
+    A value that is no valid delay (``nan``, ``inf``, a negative number, text) counts as absent, so the
+    usual backoff applies; a date already past means "now".
+    """
     if not value:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
