@@ -11,6 +11,7 @@
     │   ├── APIConnectionError     could not reach the service after every retry
     │   └── MalformedResponseError a 200 that is not a result ({"detail": ...}, successful=false, ...)
     ├── OptimizerError             missing dependency, unreadable or unparseable input, model unavailable
+    ├── InputTooLargeError         one call's input is over the size limit (also a ValueError)
     ├── PipelineError              a pipeline stage failed (the stage's exception is chained)
     └── BatchError                 some items of a batch failed; carries results and per-item errors
 
@@ -35,6 +36,7 @@ __all__ = [
     "PipelineError",
     "BatchError",
     "MissingDependencyError",
+    "InputTooLargeError",
 ]
 
 
@@ -103,6 +105,22 @@ class MissingDependencyError(OptimizerError, ImportError):
         )
         self.package = package
         self.extra = extra
+
+
+class InputTooLargeError(ScaleDownError, ValueError):
+    """One call's input is larger than :func:`scaledown_core.limits.max_input_bytes` (README, "Limits").
+
+    ``size`` is the input's size in bytes (a lower bound when ``at_least``) and ``limit`` the limit.
+    """
+
+    def __init__(self, what: str, size: int, limit: int, *, at_least: bool = False) -> None:
+        more = "at least " if at_least else ""
+        super().__init__(
+            f"{what} is too large: {more}{size:,} bytes, over the limit of {limit:,} bytes; split the input, "
+            f"or raise the limit with SCALEDOWN_MAX_INPUT_BYTES (time and memory grow with it)"
+        )
+        self.size = size
+        self.limit = limit
 
 
 class PipelineError(ScaleDownError):

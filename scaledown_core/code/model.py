@@ -152,7 +152,7 @@ class SourceFile:
         """``unit`` cut at statement boundaries (long compound statements opened), head excluded."""
         cached = self._blocks.get(unit.key)
         if cached is None:
-            cached = tuple(_split(self._stmts.get(unit.key, []), unit.head[1]))
+            cached = _join_shared_lines(_split(self._stmts.get(unit.key, []), unit.head[1]))
             self._blocks[unit.key] = cached
         return cached
 
@@ -607,6 +607,20 @@ def _merge_ranges(ranges: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
 
 
 # --------------------------------------------------------------------------- blocks
+
+
+def _join_shared_lines(blocks: Iterator[Block]) -> tuple[Block, ...]:
+    """Blocks that share a line (``a = 1; b = 2``, or a minified file's one line of thousands of
+    statements) joined into one: a line is shown whole or not at all, and one block per statement would
+    make scoring a line's blocks cost its length times its statements."""
+    out: list[Block] = []
+    for block in blocks:
+        last = out[-1] if out else None
+        if last is not None and block.start_line <= last.end_line and block.context == last.context:
+            out[-1] = Block(last.start_line, max(last.end_line, block.end_line), last.context)
+        else:
+            out.append(block)
+    return tuple(out)
 
 
 def _split(stmts: list["Node"], head_end: int) -> Iterator[Block]:

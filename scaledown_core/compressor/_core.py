@@ -84,7 +84,17 @@ def check_prompt(prompt: Any) -> str:
     if not prompt.strip():
         raise ValueError("prompt must be a non-empty string: compression is query-aware and the service "
                          "rejects an empty prompt")
-    return prompt
+    return check_unicode("prompt", prompt)
+
+
+def check_unicode(name: str, text: str) -> str:
+    """``text`` unchanged; ValueError when it holds a lone surrogate, which no output could encode (every
+    compressor and the server refuse it alike)."""
+    surrogate = lone_surrogate(text)
+    if surrogate is not None:
+        raise ValueError(f"{name} holds a lone surrogate ({surrogate!r}) at offset {text.index(surrogate)}, "
+                         "which is not valid Unicode and cannot be sent; decode the text with errors='replace'")
+    return text
 
 
 def check_max_tokens(max_tokens: Any) -> int | None:
@@ -118,11 +128,13 @@ def pairs_of(context: Any, prompt: Any) -> tuple[list[tuple[str, str]], bool]:
     if isinstance(context, str):
         if not isinstance(prompt, str):
             raise ValueError("a single context takes a single prompt string; pass lists for a batch")
-        return [(context, check_prompt(prompt))], False
+        return [(check_unicode("context", context), check_prompt(prompt))], False
     if not isinstance(context, (list, tuple)):
         raise TypeError(f"context must be a string or a list of strings; got {type(context).__name__}")
     if not all(isinstance(c, str) for c in context):
         raise TypeError("every context of a batch must be a string")
+    for c in context:
+        check_unicode("context", c)
     if isinstance(prompt, str):
         check_prompt(prompt)
         return [(c, prompt) for c in context], True

@@ -8,6 +8,8 @@ from typing import Any, Mapping
 
 from ..code import OnParse, SourceFile, load_sources, parse_source
 from ..code.render import split_rendered
+from ..limits import check_text_size
+from ..retrieval.text import lone_surrogate
 
 __all__ = ["Request", "check_arguments", "is_multi", "load_inputs", "read_request"]
 
@@ -27,6 +29,11 @@ def check_arguments(context: Any, query: Any, file_path: Any, max_tokens: Any,
         raise TypeError(f"context must be a string; got {type(context).__name__}")
     if context and file_path not in _NO_PATH:
         raise ValueError("give either context or file_path, not both")
+    for name, text in (("query", query), ("context", context)):
+        surrogate = lone_surrogate(text)
+        if surrogate is not None:  # as the client and the server refuse it: no output could be encoded
+            raise ValueError(f"{name} holds a lone surrogate ({surrogate!r}) at offset {text.index(surrogate)}, "
+                             "which is not valid Unicode; decode the text with errors='replace'")
     if context_path is not None:
         if not isinstance(context_path, str) or not context_path.strip():
             raise TypeError("context_path must be a non-empty string such as 'pkg/module.py'")
@@ -55,6 +62,7 @@ def load_inputs(context: str, file_path: Any, warnings: list[str], context_path:
     """The parsed sources: ``file_path`` when given, else ``context`` (named ``context_path``); their load
     warnings go to ``warnings``; ``on_parse`` as in :func:`~scaledown_core.code.parse_source`."""
     if file_path in _NO_PATH:
+        check_text_size(context, "context")
         files = _context_sources(context, context_path, on_parse)
         if not files:
             warnings.append("no source: context is empty and no file_path was given" if not context
