@@ -324,6 +324,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         options["request_timeout"] = args.request_timeout
     if args.max_concurrency is not None:
         options["max_concurrency"] = args.max_concurrency
+    if args.read_timeout is not None:
+        options["read_timeout"] = args.read_timeout
     serve(args.host, args.port, keys_file=args.keys_file, no_auth=args.no_auth, **options)
     return EXIT_OK
 
@@ -459,6 +461,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--embeddings", action="store_true",
                        help="add embedding similarity with the local model (needs the semantic extra)")
     serve.add_argument("--request-timeout", type=_positive_float, metavar="SECONDS", help="per-request time limit")
+    serve.add_argument("--read-timeout", type=_positive_float, metavar="SECONDS",
+                       help="time a client has to send its request headers, and again its body (default: 10)")
     serve.add_argument("--max-concurrency", type=_positive_int, metavar="N", help="requests compressed at once")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
                        help="server log level (default: info)")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Union
 
 from ..exceptions import MissingDependencyError
+from ._slow import header_deadline_protocol, read_body
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -31,6 +32,9 @@ KEYS_ENV = "SCALEDOWN_SERVER_KEYS"
 DEFAULT_MAX_BODY_BYTES = 2_000_000  # ~500k tokens of context: beyond any model's window
 DEFAULT_REQUEST_TIMEOUT_S = 30.0  # what the client waits by default
 DEFAULT_MAX_CONCURRENCY = 4  # compression is CPU-bound: about one per core is enough
+# A client gets this long to send its request headers, and again its body: 2 MB arrives in well under
+# a second on any working link, and a slow client must not hold a connection open at will.
+DEFAULT_READ_TIMEOUT_S = 10.0
 
 
 def load_keys(keys: Iterable[str] | None = None, keys_file: str | os.PathLike[str] | None = None) -> list[str]:
@@ -66,6 +70,7 @@ def create_app(
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     target_model: str = "gpt-4o",
     embeddings: bool = False,
+    read_timeout: float = DEFAULT_READ_TIMEOUT_S,
 ) -> "FastAPI":
     """The FastAPI app. ``keys`` are the accepted ``x-api-key`` values; with none, ``no_auth=True``
     is required (``serve`` also requires a loopback host for that)."""
@@ -86,8 +91,8 @@ def create_app(
     if not accepted and not no_auth:
         raise ValueError(f"no API keys configured: set {KEYS_ENV} or pass a keys file; to run without "
                          "authentication bind to 127.0.0.1 and pass no_auth=True (--no-auth)")
-    if max_body_bytes < 1 or request_timeout <= 0 or max_concurrency < 1:
-        raise ValueError("max_body_bytes, request_timeout and max_concurrency must be positive")
+    if max_body_bytes < 1 or request_timeout <= 0 or max_concurrency < 1 or not 0 < read_timeout < math.inf:
+        raise ValueError("max_body_bytes, request_timeout, max_concurrency and read_timeout must be positive")
 
     class Options(BaseModel):
         # strict where lax parsing changes meaning: "rate": true is not 1.0, "preserve_keywords": "no" not True
@@ -124,11 +129,9 @@ def create_app(
         if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
             return _too_large(JSONResponse, int(declared), max_body_bytes)
         if request.method in ("POST", "PUT", "PATCH"):
-            body = b""
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > max_body_bytes:
-                    return _too_large(JSONResponse, len(body), max_body_bytes)
+            body, status, reason = await read_body(request, max_body_bytes, read_timeout)
+            if body is None:  # the connection is not reused: the rest of the body was never read
+                return JSONResponse(status_code=status, content={"detail": reason}, headers={"Connection": "close"})
             request._body = body  # the route reads the already-received body
         return await call_next(request)
 
@@ -143,6 +146,7 @@ def create_app(
 
     errors = {
         401: {"description": "Missing or invalid x-api-key"},
+        408: {"description": "Request body not received within the read timeout"},
         413: {"description": "Request body larger than the server accepts"},
         503: {"description": "Compression did not finish within the request timeout"},
     }
@@ -273,18 +277,22 @@ def serve(
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     embeddings: bool = False,
     log_level: str = "info",
+    read_timeout: float = DEFAULT_READ_TIMEOUT_S,
 ) -> None:
     """Run the server with uvicorn until interrupted.
 
     Keys come from ``keys``, ``SCALEDOWN_SERVER_KEYS`` and ``keys_file``. With no key it refuses to
-    start (``ValueError``) unless ``no_auth=True`` and ``host`` is a loopback address.
+    start (``ValueError``) unless ``no_auth=True`` and ``host`` is a loopback address. A client gets
+    ``read_timeout`` seconds to send its request headers and as long again for its body; past them its
+    connection is closed (headers) or answered 408 (body).
     """
     if no_auth and not _is_loopback(host):
         raise ValueError(f"--no-auth is only allowed on a loopback address (127.0.0.1, ::1, localhost); "
                          f"got host {host!r}: configure keys to serve on other interfaces")
     accepted = load_keys(keys, keys_file)
     app = create_app(accepted, no_auth=no_auth and not accepted, max_body_bytes=max_body_bytes,
-                     request_timeout=request_timeout, max_concurrency=max_concurrency, embeddings=embeddings)
+                     request_timeout=request_timeout, max_concurrency=max_concurrency, embeddings=embeddings,
+                     read_timeout=read_timeout)
     try:
         import uvicorn
     except ImportError as exc:  # pragma: no cover - depends on the install
@@ -292,4 +300,4 @@ def serve(
     _check_free(host, port)
     logger.info("ScaleDown server on http://%s:%d (%s)", host, port,
                 f"{len(accepted)} key(s)" if accepted else "no authentication")
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, http=header_deadline_protocol(read_timeout))

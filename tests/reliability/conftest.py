@@ -15,6 +15,7 @@ from typing import Callable, Iterator
 import pytest
 
 Script = Callable[[socket.socket, bytes], None]
+READ_TIMEOUT_S = 1.0  # the served server's limit on receiving headers, and again a body
 
 
 class RawServer:
@@ -109,11 +110,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """``scaledown serve --no-auth`` on a free loopback port with short slow-client limits."""
     port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    env = {**os.environ, "SCALEDOWN_SERVER_READ_TIMEOUT": "1", "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "scaledown_core.cli", "serve", "--no-auth", "--port", str(port),
-             "--log-level", "info"],
+             "--log-level", "info", "--read-timeout", str(READ_TIMEOUT_S)],
             stdout=out, stderr=subprocess.STDOUT, env=env, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
