@@ -204,7 +204,7 @@ class Embedder:
         first: dict[str, int] = {}
         for i, d in enumerate(digests):
             first.setdefault(d, i)
-        found = self.cache.get_many(self.model_key, list(first)) if self.cache is not None else {}
+        found = self.cache.get_many(self.model_key, list(first), self.dim) if self.cache is not None else {}
         missing = [d for d in first if d not in found]
         for start in range(0, len(missing), self.encode_chunk):
             chunk = missing[start:start + self.encode_chunk]
