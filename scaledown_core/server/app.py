@@ -16,7 +16,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Union
+from typing import TYPE_CHECKING, Annotated, Any, Iterable, Union
 
 from ..exceptions import MissingDependencyError
 from ._slow import header_deadline_protocol, read_body
@@ -79,7 +79,7 @@ def create_app(
         from fastapi import Depends, FastAPI, Header, HTTPException, Request
         from fastapi.exceptions import RequestValidationError
         from fastapi.responses import JSONResponse
-        from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+        from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise MissingDependencyError(exc.name or "fastapi", "server") from exc
 
@@ -98,10 +98,11 @@ def create_app(
         # strict where lax parsing changes meaning: "rate": true is not 1.0, "preserve_keywords": "no" not True
         model_config = ConfigDict(extra="ignore")
         rate: Union[StrictFloat, StrictInt, StrictStr] = "auto"
-        temperature: float | None = None
+        temperature: Union[StrictFloat, StrictInt, None] = None
         preserve_keywords: StrictBool | None = None
         preserve_words: list[str] | None = None
-        max_tokens: StrictInt | None = Field(default=None, ge=1)
+        # JSON Schema's integer includes 5.0, and the schema is what clients validate against
+        max_tokens: Annotated[StrictInt, Field(ge=1), BeforeValidator(_integral)] | None = None
 
     class CompressRequest(BaseModel):
         model_config = ConfigDict(extra="ignore")
@@ -144,11 +145,19 @@ def create_app(
         """Liveness: no key needed."""
         return {"status": "ok", "version": __version__, "engine": "local"}
 
-    errors = {
-        401: {"description": "Missing or invalid x-api-key"},
-        408: {"description": "Request body not received within the read timeout"},
-        413: {"description": "Request body larger than the server accepts"},
-        503: {"description": "Compression did not finish within the request timeout"},
+    class ErrorBody(BaseModel):
+        """Every error answer: ``detail`` is a message, or for a malformed body the list of its errors."""
+
+        detail: Union[str, list[dict[str, Any]]]
+
+    errors: dict[Union[int, str], dict[str, Any]] = {
+        400: {"model": ErrorBody, "description": "Malformed request body (detail: the list of its errors), or "
+              "one that cannot be served (detail: a message): max_tokens smaller than the prompt, a blank "
+              "prompt, text with a lone surrogate, an unknown model"},
+        401: {"model": ErrorBody, "description": "Missing or invalid x-api-key"},
+        408: {"model": ErrorBody, "description": "Request body not received within the read timeout"},
+        413: {"model": ErrorBody, "description": "Request body larger than the server accepts"},
+        503: {"model": ErrorBody, "description": "Compression did not finish within the request timeout"},
     }
 
     @app.post("/compress/raw/", dependencies=[Depends(check_key)], responses=errors)
@@ -216,9 +225,7 @@ def create_app(
         if app.openapi_schema is None:
             schema = default_openapi()
             for operation in (op for path in schema["paths"].values() for op in path.values()):
-                responses = operation.get("responses", {})
-                if "422" in responses:
-                    responses["400"] = {**responses.pop("422"), "description": "Malformed request body"}
+                operation.get("responses", {}).pop("422", None)  # answered 400, documented with the route
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -242,6 +249,13 @@ def _check_free(host: str, port: int) -> None:
         except OSError as exc:
             raise ValueError(f"cannot serve on {host}:{port}: {exc.strerror or exc} "
                              "(another server is using it? pick another --port)") from exc
+
+
+def _integral(value: Any) -> Any:
+    """A float with no fraction (``5.0``) as the integer it is; anything else unchanged, for strict checking."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _too_large(response_cls: Any, size: int, limit: int) -> Any:
