@@ -16,11 +16,9 @@ import json
 import subprocess
 import sys
 import sysconfig
-from pathlib import Path
 
 CHILD = r"""
 import json, resource, sys, time
-from pathlib import Path
 system, size, shape, source_dir = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 if shape == "line":
     text = "f(a);" * (size // 5) + "\n"
