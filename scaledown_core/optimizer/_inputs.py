@@ -29,6 +29,7 @@ def check_arguments(context: Any, query: Any, file_path: Any, max_tokens: Any,
         raise TypeError(f"context must be a string; got {type(context).__name__}")
     if context and file_path not in _NO_PATH:
         raise ValueError("give either context or file_path, not both")
+    check_text_size(context, "context")  # first: every later check reads the whole text
     for name, text in (("query", query), ("context", context)):
         surrogate = lone_surrogate(text)
         if surrogate is not None:  # as the client and the server refuse it: no output could be encoded
@@ -62,7 +63,6 @@ def load_inputs(context: str, file_path: Any, warnings: list[str], context_path:
     """The parsed sources: ``file_path`` when given, else ``context`` (named ``context_path``); their load
     warnings go to ``warnings``; ``on_parse`` as in :func:`~scaledown_core.code.parse_source`."""
     if file_path in _NO_PATH:
-        check_text_size(context, "context")
         files = _context_sources(context, context_path, on_parse)
         if not files:
             warnings.append("no source: context is empty and no file_path was given" if not context
