@@ -16,7 +16,7 @@ from .exceptions import InputTooLargeError
 __all__ = ["DEFAULT_MAX_INPUT_BYTES", "MAX_INPUT_BYTES_ENV", "max_input_bytes", "check_text_size", "Budget"]
 
 # 16 MB: about 4 million tokens, several times the largest model window, and a large repository's
-# Python sources; HasteOptimizer needs about 20 s and 1.4 GB for it (README, "Limits").
+# Python sources; HasteOptimizer needs about 1.4 GB and under a minute for it (README, "Limits").
 DEFAULT_MAX_INPUT_BYTES = 16_000_000
 MAX_INPUT_BYTES_ENV = "SCALEDOWN_MAX_INPUT_BYTES"
 
