@@ -25,10 +25,10 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence, TextIO
+from typing import Any, BinaryIO, Callable, Iterator, Sequence, TextIO
 
 from . import __version__
-from .exceptions import ScaleDownError
+from .exceptions import InputTooLargeError, ScaleDownError
 
 __all__ = ["main", "build_parser"]
 
@@ -37,6 +37,7 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 STDIN_MARK = "-"
 PROGRESS_DELAY_S = 0.4  # show a progress line only for work a user would notice waiting for
 PROGRESS_TICK_S = 0.1
+READ_CHUNK_BYTES = 1 << 20
 
 # User errors: shown as one line. Anything else is a bug and keeps its traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (ScaleDownError, ValueError, TypeError, OSError)
@@ -242,17 +243,23 @@ def _cmd_compress(args: argparse.Namespace) -> int:
 def _read_input(file: str | None) -> tuple[str, list[str]]:
     """The text to compress from a file or stdin; undecodable bytes are replaced and reported."""
     if file is None or file == STDIN_MARK:
-        data = sys.stdin.buffer.read()
+        data = _read_limited(sys.stdin.buffer, "stdin")
         name = "stdin"
     else:
         path = Path(file)
         if path.is_dir():
             raise ValueError(f"{file} is a directory; compress takes one file or stdin")
         if not path.exists():
+            if path.is_symlink():
+                raise ValueError(f"{file} is a symbolic link to nothing (a missing target or a loop of links)")
             raise ValueError(f"no such file: {file}")
         if not path.is_file():  # a pipe or a device would block or never end
             raise ValueError(f"{file} is not a regular file (a pipe, socket or device); pipe it to stdin instead")
-        data = path.read_bytes()
+        try:
+            with path.open("rb") as stream:
+                data = _read_limited(stream, file)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot read {file}: {exc.strerror or exc}") from exc
         name = file
     try:
         return data.decode("utf-8"), []
@@ -262,9 +269,27 @@ def _read_input(file: str | None) -> tuple[str, list[str]]:
         ]
 
 
+def _read_limited(stream: BinaryIO, name: str) -> bytes:
+    """All of ``stream``, read in chunks; InputTooLargeError as soon as it passes the input limit
+    (``scaledown compress < /dev/zero`` must not grow until memory runs out)."""
+    from .limits import max_input_bytes
+
+    limit = max_input_bytes()
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = stream.read(min(READ_CHUNK_BYTES, limit + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise InputTooLargeError(name, size, limit, at_least=True)
+
+
 def _parse_rate(value: str) -> float | str:
-    if value == "auto":
-        return value
+    if value.strip().lower() == "auto":  # as the library accepts it
+        return "auto"
     try:
         return float(value)
     except ValueError:
@@ -300,6 +325,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         options["request_timeout"] = args.request_timeout
     if args.max_concurrency is not None:
         options["max_concurrency"] = args.max_concurrency
+    if args.read_timeout is not None:
+        options["read_timeout"] = args.read_timeout
     serve(args.host, args.port, keys_file=args.keys_file, no_auth=args.no_auth, **options)
     return EXIT_OK
 
@@ -437,6 +464,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--embeddings", action="store_true",
                        help="add embedding similarity with the local model (needs the semantic extra)")
     serve.add_argument("--request-timeout", type=_positive_float, metavar="SECONDS", help="per-request time limit")
+    serve.add_argument("--read-timeout", type=_positive_float, metavar="SECONDS",
+                       help="time a client has to send its request headers, and again its body (default: 10)")
     serve.add_argument("--max-concurrency", type=_positive_int, metavar="N", help="requests compressed at once")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
                        help="server log level (default: info)")

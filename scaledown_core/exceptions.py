@@ -13,6 +13,7 @@
     ├── OptimizerError             missing dependency, unreadable or unparseable input, model unavailable
     ├── PathNotAllowedError        a path outside the folders an agent tool may read (also a PermissionError)
     ├── OperationCancelled         the caller cancelled a long operation (an index build, an agent tool call)
+    ├── InputTooLargeError         one call's input is over the size limit (also a ValueError)
     ├── PipelineError              the pipeline itself failed: a stage returned the wrong shape or too
     │                              much, or raised something that is not a ScaleDownError (chained)
     └── BatchError                 some items of a batch failed; carries results and per-item errors
@@ -44,6 +45,7 @@ __all__ = [
     "MissingDependencyError",
     "PathNotAllowedError",
     "OperationCancelled",
+    "InputTooLargeError",
 ]
 
 
@@ -131,6 +133,20 @@ class PathNotAllowedError(ScaleDownError, PermissionError):
 class OperationCancelled(ScaleDownError):
     """The caller cancelled a long operation (an index build, an MCP tool call); what it finished is kept
     where that is safe (an index keeps the files it parsed) and nothing else is returned."""
+class InputTooLargeError(ScaleDownError, ValueError):
+    """One call's input is larger than :func:`scaledown_core.limits.max_input_bytes` (README, "Limits").
+
+    ``size`` is the input's size in bytes (a lower bound when ``at_least``) and ``limit`` the limit.
+    """
+
+    def __init__(self, what: str, size: int, limit: int, *, at_least: bool = False) -> None:
+        more = "at least " if at_least else ""
+        super().__init__(
+            f"{what} is too large: {more}{size:,} bytes, over the limit of {limit:,} bytes; split the input, "
+            f"or raise the limit with SCALEDOWN_MAX_INPUT_BYTES (time and memory grow with it)"
+        )
+        self.size = size
+        self.limit = limit
 
 
 class PipelineError(ScaleDownError):

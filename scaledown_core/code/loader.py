@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence, Union
 
 from ..exceptions import OptimizerError
+from ..limits import Budget
 from .model import OnParse, SourceFile, parse_source
 
 __all__ = ["load_sources", "path_items", "PathLike", "SKIP_DIRS"]
@@ -53,11 +54,11 @@ def _walk_py(root: Path) -> list[Path]:
 
 
 def _read(path: Path, shown: str, single: bool, warnings: list[str],
-          on_parse: OnParse | None = None) -> SourceFile | None:
+          on_parse: OnParse | None = None, budget: Budget | None = None) -> SourceFile | None:
     try:
         # a FIFO, socket or device would block the read or never end
         regular = stat.S_ISREG(path.stat().st_mode)
-        data = path.read_bytes() if regular else b""
+        data = _read_bytes(path, budget) if regular else b""
     except OSError as exc:
         return _refuse(f"cannot read {shown}: {exc.strerror or exc}",
                        f"{shown}: unreadable file skipped ({exc.strerror or exc})", single, warnings, exc)
@@ -130,6 +131,7 @@ def load_sources(paths: PathLike | Sequence[PathLike], warnings: list[str] | Non
     items = [Path(item) for item in path_items(paths)]
     prefixed = sum(p.is_dir() for p in items) > 1
     out: list[SourceFile] = []
+    budget = Budget("the source under file_path")
     seen: set[str] = set()  # names shown so far
     read: set[Path] = set()  # a file named twice (alone and inside a folder given too) is read once
     for p in items:
@@ -138,10 +140,17 @@ def load_sources(paths: PathLike | Sequence[PathLike], warnings: list[str] | Non
             if real in read:
                 continue
             read.add(real)
-            sf = _read(path, _unique_name(names, path, seen), single=single, warnings=sink, on_parse=on_parse)
+            sf = _read(path, _unique_name(names, path, seen), single, sink, on_parse, budget)
             if sf is not None:
                 out.append(sf)
     return out
+
+
+def _read_bytes(path: Path, budget: Budget | None) -> bytes:
+    """The file's bytes, charged to ``budget`` first: a tree over the input limit is refused, not loaded."""
+    if budget is not None:
+        budget.charge(path.stat().st_size)
+    return path.read_bytes()
 
 
 def path_items(paths: Any) -> list[PathLike]:
@@ -167,6 +176,9 @@ def _named_files(p: Path, prefixed: bool, warnings: list[str]) -> list[tuple[Pat
     """The files ``p`` names, each with the names it may be shown under (first choice first) and whether
     it was named alone. ``prefixed``: a folder's files are named behind the folder's name."""
     if not p.exists():
+        if p.is_symlink():
+            raise OptimizerError(f"{os.fspath(p)} is a symbolic link to nothing (its target is missing, "
+                                 "or it is part of a loop of links)")
         raise OptimizerError(f"no such file or directory: {os.fspath(p)}")
     if not p.is_dir():
         return [(p, (os.fspath(p),), True)]

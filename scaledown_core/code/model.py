@@ -30,6 +30,10 @@ CACHE_SIZE = 256
 # Module-level code is cut into blocks at statement boundaries so that one huge constant table
 # does not ride along with the imports; this many lines at most per module unit.
 MODULE_BLOCK_MAX_LINES = 40
+# A line longer than this is not code a person wrote (minified, generated, a data blob): its file is
+# kept as plain text, unparsed, since a parse of one line of a hundred thousand statements costs
+# hundreds of bytes of memory per character and a line is shown whole or not at all anyway.
+LONG_LINE_CHARS = 100_000
 # A compound statement longer than this is opened into its clauses when a unit is split into blocks,
 # so that a match deep inside a long ``if``/``for``/``try`` does not pull in the whole statement.
 BLOCK_OPEN_LINES = 12
@@ -152,7 +156,7 @@ class SourceFile:
         """``unit`` cut at statement boundaries (long compound statements opened), head excluded."""
         cached = self._blocks.get(unit.key)
         if cached is None:
-            cached = tuple(_split(self._stmts.get(unit.key, []), unit.head[1]))
+            cached = _join_shared_lines(_split(self._stmts.get(unit.key, []), unit.head[1]))
             self._blocks[unit.key] = cached
         return cached
 
@@ -342,6 +346,9 @@ class _Builder:
             return SourceFile(self.path, self.text, self.lines, [], {}, False, self.warnings, self.digest)
         if on_parse is not None:
             on_parse(self.text, self.lines)
+        longest = max(map(len, self.lines), default=0)
+        if longest > LONG_LINE_CHARS:
+            return self.build_unparsed(f"a line of {longest:,} characters (minified or generated code?)")
         tree = _parser().parse(self.data)
         root = tree.root_node
         module_pieces: list[tuple[int, int, Node]] = []
@@ -358,15 +365,15 @@ class _Builder:
             )
         return sf
 
-    def build_unparsed(self) -> SourceFile:
+    def build_unparsed(self, why: str = "statements nested too deeply to parse") -> SourceFile:
         """The file as plain module code, in runs of ``MODULE_BLOCK_MAX_LINES`` lines (no definitions,
-        calls or imports): for a file too deeply nested to walk."""
+        calls or imports): for a file too deeply nested to walk, or with a line too long to parse."""
         for a in range(1, len(self.lines) + 1, MODULE_BLOCK_MAX_LINES):
             b = min(a + MODULE_BLOCK_MAX_LINES - 1, len(self.lines))
             key = self.make_key(f"<module:{a}>", a)
             self.units.append(self.unit(key, "module", "module code", f"<module:{a}>", a, b, ((a, b),), "", None,
                                         None, (a, a - 1)))
-        self.warnings.append(f"{self.path or 'source'}: statements nested too deeply to parse; "
+        self.warnings.append(f"{self.path or 'source'}: {why}; "
                              "its code is kept as plain text, without functions or classes")
         return SourceFile(self.path, self.text, self.lines, self.units, {}, True, self.warnings, self.digest)
 
@@ -607,6 +614,20 @@ def _merge_ranges(ranges: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
 
 
 # --------------------------------------------------------------------------- blocks
+
+
+def _join_shared_lines(blocks: Iterator[Block]) -> tuple[Block, ...]:
+    """Blocks that share a line (``a = 1; b = 2``, or a minified file's one line of thousands of
+    statements) joined into one: a line is shown whole or not at all, and one block per statement would
+    make scoring a line's blocks cost its length times its statements."""
+    out: list[Block] = []
+    for block in blocks:
+        last = out[-1] if out else None
+        if last is not None and block.start_line <= last.end_line and block.context == last.context:
+            out[-1] = Block(last.start_line, max(last.end_line, block.end_line), last.context)
+        else:
+            out.append(block)
+    return tuple(out)
 
 
 def _split(stmts: list["Node"], head_end: int) -> Iterator[Block]:

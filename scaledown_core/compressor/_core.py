@@ -85,7 +85,17 @@ def check_prompt(prompt: Any) -> str:
     if not prompt.strip():
         raise ValueError("prompt must be a non-empty string: compression is query-aware and the service "
                          "rejects an empty prompt")
-    return prompt
+    return check_unicode("prompt", prompt)
+
+
+def check_unicode(name: str, text: str) -> str:
+    """``text`` unchanged; ValueError when it holds a lone surrogate, which no output could encode (every
+    compressor and the server refuse it alike)."""
+    surrogate = lone_surrogate(text)
+    if surrogate is not None:
+        raise ValueError(f"{name} holds a lone surrogate ({surrogate!r}) at offset {text.index(surrogate)}, "
+                         "which is not valid Unicode and cannot be sent; decode the text with errors='replace'")
+    return text
 
 
 def check_max_tokens(max_tokens: Any) -> int | None:
@@ -149,11 +159,13 @@ def pairs_of(context: Any, prompt: Any) -> tuple[list[tuple[str, str]], bool]:
     if isinstance(context, str):
         if not isinstance(prompt, str):
             raise ValueError("a single context takes a single prompt string; pass lists for a batch")
-        return [(context, check_prompt(prompt))], False
+        return [(check_unicode("context", context), check_prompt(prompt))], False
     if not isinstance(context, (list, tuple)):
         raise TypeError(f"context must be a string or a list of strings; got {type(context).__name__}")
     if not all(isinstance(c, str) for c in context):
         raise TypeError("every context of a batch must be a string")
+    for c in context:
+        check_unicode("context", c)
     if isinstance(prompt, str):
         check_prompt(prompt)
         return [(c, prompt) for c in context], True
@@ -347,14 +359,20 @@ def parse_response(body: Any, *, status: int = 200, requested_rate: Rate, target
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), if any."""
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), if any.
+
+    A value that is no valid delay (``nan``, ``inf``, a negative number, text) counts as absent, so the
+    usual backoff applies; a date already past means "now".
+    """
     if not value:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -11,14 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 import time
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import httpx
 
 from ..config import resolve_api_key, resolve_api_url
-from ..exceptions import APIConnectionError, APIError, APITimeoutError, AuthenticationError
+from ..exceptions import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    MalformedResponseError,
+    ScaleDownError,
+)
 from ..types import CompressedPrompt
 from . import _core
 
@@ -32,6 +40,9 @@ DEFAULT_TIMEOUT_S = 30.0  # the service's observed latency is seconds; docs' exa
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_BACKOFF_S = 0.5
 DEFAULT_BACKOFF_CAP_S = 8.0
+# The largest answer read: a compressed prompt is smaller than the request, and our own server
+# accepts at most 2 MB; a reply far past that is a fault, not a result.
+DEFAULT_MAX_RESPONSE_BYTES = 16_000_000
 
 _RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.TransportError)
 
@@ -46,8 +57,16 @@ class ScaleDownCompressor:
         temperature, preserve_keywords, preserve_words: service options, sent only when set.
         api_url: base URL; else ``SCALEDOWN_API_URL``, else ``https://api.scaledown.xyz``.
         timeout: seconds allowed to connect, and for each read and write of an attempt (httpx's
-            timeouts: a server that keeps trickling bytes can hold an attempt longer).
+            timeouts; ``deadline`` bounds the whole call).
         max_retries: extra attempts after a retryable failure (429, 5xx, timeouts, connection errors).
+        deadline: seconds one call may take in all, attempts and backoff included; past it the call
+            raises :class:`~scaledown_core.exceptions.APITimeoutError`, even against a server that
+            trickles its answer a byte at a time. Default: ``timeout * (max_retries + 1) +
+            backoff_cap * max_retries``, what the retries could take without a trickle. A sync call
+            checks it between the reads of the body (each read waits at most the time left); an async
+            call is cancelled at it.
+        max_response_bytes: the largest answer read (16 MB by default); a larger one raises
+            :class:`~scaledown_core.exceptions.MalformedResponseError` without being read to the end.
         max_concurrency: requests in flight for a batch.
         backoff, backoff_cap: first backoff and its ceiling in seconds (doubled per retry, jittered,
             never above the ceiling). A ``Retry-After`` up to 60 s is honoured as sent; a longer one
@@ -75,6 +94,8 @@ class ScaleDownCompressor:
         *,
         backoff: float = DEFAULT_BACKOFF_S,
         backoff_cap: float = DEFAULT_BACKOFF_CAP_S,
+        deadline: float | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
     ) -> None:
@@ -86,8 +107,12 @@ class ScaleDownCompressor:
             raise ValueError(f"timeout must be a positive number of seconds; got {timeout!r}")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be an integer >= 0; got {max_retries!r}")
-        if backoff < 0 or backoff_cap < 0:
-            raise ValueError("backoff and backoff_cap must be >= 0 seconds")
+        backoff = _seconds("backoff", backoff)
+        backoff_cap = _seconds("backoff_cap", backoff_cap)
+        if deadline is not None and _seconds("deadline", deadline) == 0:
+            raise ValueError("deadline must be a positive number of seconds or None; got 0")
+        if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) or max_response_bytes < 1:
+            raise ValueError(f"max_response_bytes must be a positive integer; got {max_response_bytes!r}")
         self.target_model = target_model
         self.rate = _core.check_rate(rate)
         self._api_key = api_key.strip() if api_key else None
@@ -100,8 +125,11 @@ class ScaleDownCompressor:
         self.timeout = float(timeout)
         self.max_retries = max_retries
         self.max_concurrency = _core.check_concurrency(max_concurrency)
-        self.backoff = float(backoff)
-        self.backoff_cap = float(backoff_cap)
+        self.backoff = backoff
+        self.backoff_cap = backoff_cap
+        self.deadline = float(deadline) if deadline is not None else (
+            self.timeout * (max_retries + 1) + backoff_cap * max_retries)
+        self.max_response_bytes = max_response_bytes
         self._client = http_client
         self._aclient = async_http_client
         self._aclient_loop: asyncio.AbstractEventLoop | None = None
@@ -243,19 +271,21 @@ class ScaleDownCompressor:
         url, headers, payload = self._request(key, context, prompt, max_tokens, options)
         client = self._sync_client()
         started = time.perf_counter()
-        for attempt in range(self.max_retries + 1):
-            last = attempt == self.max_retries
-            try:
-                response = client.post(url, json=payload, headers=headers, **self._timeout_arg(self._owns_client))
-            except _RETRYABLE_TRANSPORT as exc:
-                if last:
-                    raise _transport_error(exc, url, attempt + 1, key) from exc
-                time.sleep(self._delay(attempt, None, type(exc).__name__) or 0.0)
-                continue
-            delay = self._retry_delay(response, attempt) if not last else None
-            if delay is None:
-                return self._result(response, started, options.rate)
-            time.sleep(delay)
+        ends = time.monotonic() + self.deadline
+        try:
+            for attempt in range(self.max_retries + 1):
+                try:
+                    answer = self._attempt(client, url, headers, payload, ends)
+                except _RETRYABLE_TRANSPORT as exc:
+                    delay = self._transport_delay(exc, url, attempt, key, ends)
+                    time.sleep(delay)
+                    continue
+                delay = self._answer_delay(answer, attempt, ends)
+                if delay is None:
+                    return self._result(answer, started, options.rate)
+                time.sleep(delay)
+        except ScaleDownError as exc:
+            raise redact(exc, key)
         raise AssertionError("unreachable: the retry loop returns or raises")  # pragma: no cover
 
     async def _aone(self, key: str, context: str, prompt: str, max_tokens: int | None,
@@ -263,25 +293,71 @@ class ScaleDownCompressor:
         url, headers, payload = self._request(key, context, prompt, max_tokens, options)
         client = self._async_client()
         started = time.perf_counter()
-        for attempt in range(self.max_retries + 1):
-            last = attempt == self.max_retries
-            try:
-                response = await client.post(url, json=payload, headers=headers,
-                                             **self._timeout_arg(self._owns_aclient))
-            except _RETRYABLE_TRANSPORT as exc:
-                if last:
-                    raise _transport_error(exc, url, attempt + 1, key) from exc
-                await asyncio.sleep(self._delay(attempt, None, type(exc).__name__) or 0.0)
-                continue
-            delay = self._retry_delay(response, attempt) if not last else None
-            if delay is None:
-                return self._result(response, started, options.rate)
-            await asyncio.sleep(delay)
+        ends = time.monotonic() + self.deadline
+        try:
+            for attempt in range(self.max_retries + 1):
+                try:
+                    answer = await asyncio.wait_for(self._aattempt(client, url, headers, payload, ends),
+                                                    max(ends - time.monotonic(), 0.0))
+                except asyncio.TimeoutError:
+                    raise self._deadline_error(url) from None
+                except _RETRYABLE_TRANSPORT as exc:
+                    delay = self._transport_delay(exc, url, attempt, key, ends)
+                    await asyncio.sleep(delay)
+                    continue
+                delay = self._answer_delay(answer, attempt, ends)
+                if delay is None:
+                    return self._result(answer, started, options.rate)
+                await asyncio.sleep(delay)
+        except ScaleDownError as exc:
+            raise redact(exc, key)
         raise AssertionError("unreachable: the retry loop returns or raises")  # pragma: no cover
 
-    def _timeout_arg(self, owned: bool) -> dict[str, Any]:
-        # an injected client keeps its own timeout configuration
-        return {"timeout": self.timeout} if owned else {}
+    def _attempt(self, client: httpx.Client, url: str, headers: dict, payload: dict, ends: float) -> "_Answer":
+        """One POST, its body read in chunks under the size cap and the deadline."""
+        with client.stream("POST", url, json=payload, headers=headers,
+                           **self._timeout_arg(self._owns_client, ends)) as response:
+            cap = _Capped(self.max_response_bytes, response, url)
+            for chunk in response.iter_bytes():
+                cap.add(chunk)
+                if time.monotonic() > ends:
+                    raise self._deadline_error(url)
+            return _Answer(response.status_code, response.headers, cap.content())
+
+    async def _aattempt(self, client: httpx.AsyncClient, url: str, headers: dict, payload: dict,
+                        ends: float) -> "_Answer":
+        async with client.stream("POST", url, json=payload, headers=headers,
+                                 **self._timeout_arg(self._owns_aclient, ends)) as response:
+            cap = _Capped(self.max_response_bytes, response, url)
+            async for chunk in response.aiter_bytes():
+                cap.add(chunk)
+            return _Answer(response.status_code, response.headers, cap.content())
+
+    def _deadline_error(self, url: str) -> APITimeoutError:
+        return APITimeoutError(f"no complete answer from {url} within the call's deadline of {self.deadline:g} s")
+
+    def _transport_delay(self, exc: Exception, url: str, attempt: int, key: str, ends: float) -> float:
+        """Seconds to wait before retrying after ``exc``; raises it (as ours) when no retry is left."""
+        error = _transport_error(exc, url, attempt + 1, key)
+        if attempt == self.max_retries:
+            raise error from exc
+        delay = self._delay(attempt, None, type(exc).__name__) or 0.0
+        if time.monotonic() + delay >= ends:
+            raise error from exc
+        return delay
+
+    def _answer_delay(self, answer: "_Answer", attempt: int, ends: float) -> float | None:
+        """Seconds to wait before retrying ``answer``; None when it is final (no retry or no time left)."""
+        if attempt == self.max_retries:
+            return None
+        delay = self._retry_delay(answer, attempt)
+        if delay is not None and time.monotonic() + delay >= ends:
+            return None
+        return delay
+
+    def _timeout_arg(self, owned: bool, ends: float) -> dict[str, Any]:
+        # an injected client keeps its own timeout configuration; ours never waits past the deadline
+        return {"timeout": max(min(self.timeout, ends - time.monotonic()), 0.001)} if owned else {}
 
     def _delay(self, attempt: int, retry_after: str | None, why: str) -> float | None:
         """Seconds to wait before the next attempt; None when the service asks for longer than we wait."""
@@ -292,13 +368,13 @@ class ScaleDownCompressor:
         logger.warning("ScaleDown API %s; retry %d of %d in %.2fs", why, attempt + 1, self.max_retries, delay)
         return delay
 
-    def _retry_delay(self, response: httpx.Response, attempt: int) -> float | None:
+    def _retry_delay(self, response: "_Answer", attempt: int) -> float | None:
         """Seconds to wait before retrying ``response``; None when it is final."""
         if response.status_code not in _core.RETRY_STATUSES:
             return None
         return self._delay(attempt, response.headers.get("retry-after"), f"HTTP {response.status_code}")
 
-    def _result(self, response: httpx.Response, started: float, rate: _core.Rate) -> CompressedPrompt:
+    def _result(self, response: "_Answer", started: float, rate: _core.Rate) -> CompressedPrompt:
         body = _core.decode_body(response.content)
         if response.status_code != 200:
             raise _core.error_for_status(response.status_code, body)
@@ -306,9 +382,80 @@ class ScaleDownCompressor:
                                     elapsed_ms=(time.perf_counter() - started) * 1000.0)
 
 
+class _Answer(NamedTuple):
+    """What one attempt received: status, headers and the whole body."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+
+class _Capped:
+    """A response body gathered chunk by chunk, refused as soon as it passes ``limit`` bytes."""
+
+    def __init__(self, limit: int, response: httpx.Response, url: str) -> None:
+        self.limit, self.url, self.parts, self.size = limit, url, [], 0
+        self.status = response.status_code
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            self.refuse(int(declared))
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            self.refuse(self.size)
+        self.parts.append(chunk)
+
+    def content(self) -> bytes:
+        return b"".join(self.parts)
+
+    def refuse(self, size: int) -> None:
+        raise MalformedResponseError(f"the answer of {self.url} is larger than max_response_bytes "
+                                     f"({size} > {self.limit} bytes); not read further", self.status)
+
+
+def _seconds(name: str, value: Any) -> float:
+    """A finite number of seconds >= 0, checked now rather than when ``time.sleep`` fails on it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds; got {type(value).__name__} {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number of seconds >= 0; got {value!r}")
+    return float(value)
+
+
+def redact(exc: BaseException, key: str) -> BaseException:
+    """``exc`` with ``key`` replaced by ``<api key>`` in its text, its body and every exception chained to it
+    (an httpx error's request carries the key in its headers)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.args = tuple(_scrub(a, key) for a in current.args)
+        if isinstance(current, (APIError, AuthenticationError)):
+            current.body = _scrub(current.body, key)
+        request = getattr(current, "_request", None)
+        if isinstance(request, httpx.Request) and "x-api-key" in request.headers:
+            request.headers["x-api-key"] = REDACTED
+        current = current.__cause__ or current.__context__
+    return exc
+
+
+REDACTED = "<api key>"
+
+
+def _scrub(value: Any, key: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(key, REDACTED)
+    if isinstance(value, dict):
+        return {_scrub(k, key): _scrub(v, key) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_scrub(v, key) for v in value)
+    return value
+
+
 def _transport_error(exc: Exception, url: str, attempts: int, key: str) -> APIError:
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"no answer from {url} within the timeout ({type(exc).__name__}) "
                                f"after {attempts} attempt(s)")
-    said = str(exc).replace(key, "<api key>")  # transport errors may quote the request's headers
+    said = str(exc).replace(key, REDACTED)  # transport errors may quote the request's headers
     return APIConnectionError(f"could not reach {url} ({type(exc).__name__}: {said}) after {attempts} attempt(s)")

@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from ..limits import check_text_size
 from ..retrieval import BM25, Candidate, pack, query_terms, terms
 from ..retrieval.text import STOPWORDS
 from ..tokens import get_counter
@@ -616,6 +617,7 @@ class LocalCompressor:
 
     def _compress_one(self, context: str, prompt: str, max_tokens: int | None,
                       rate: str | float | None = None) -> CompressedPrompt:
+        check_text_size(context, "context")  # before counting: a huge text is refused, not read
         started = time.perf_counter()
         rate = self.rate if rate is None else _core.check_rate(rate)
         warnings: list[str] = [self.counter.warning] if self.counter.warning else []

@@ -11,6 +11,8 @@ from typing import Any, Mapping
 from ..code import OnParse, SourceFile, load_sources, parse_source
 from ..code.loader import path_items
 from ..code.render import split_rendered
+from ..limits import check_text_size
+from ..retrieval.text import lone_surrogate
 
 __all__ = ["IndexUse", "Request", "check_arguments", "is_multi", "load_inputs", "read_request"]
 
@@ -30,6 +32,12 @@ def check_arguments(context: Any, query: Any, file_path: Any, max_tokens: Any,
         raise ValueError("query must be a non-empty string")
     if not isinstance(context, str):
         raise TypeError(f"context must be a string; got {type(context).__name__}")
+    check_text_size(context, "context")  # first: every later check reads the whole text
+    for name, text in (("query", query), ("context", context)):
+        surrogate = lone_surrogate(text)
+        if surrogate is not None:  # as the client and the server refuse it: no output could be encoded
+            raise ValueError(f"{name} holds a lone surrogate ({surrogate!r}) at offset {text.index(surrogate)}, "
+                             "which is not valid Unicode; decode the text with errors='replace'")
     if context_path is not None:
         if not isinstance(context_path, str) or not context_path.strip():
             raise TypeError("context_path must be a non-empty string such as 'pkg/module.py'")

@@ -81,6 +81,14 @@ class CacheStats:
         self.misses += misses
 
 
+def _valid_vector(blob: bytes, stored_dim: int, dim: int | None) -> np.ndarray | None:
+    """The vector a row holds, or None when it is not one this library stored."""
+    if len(blob) % 4 or len(blob) // 4 != stored_dim or (dim is not None and stored_dim != dim):
+        return None
+    vec = np.frombuffer(blob, dtype="<f4").astype(np.float32, copy=False)
+    return vec if np.isfinite(vec).all() else None
+
+
 class EmbeddingCache:
     """Vectors by ``(model key, content hash)`` in ``<directory>/embeddings.sqlite3``.
 
@@ -126,9 +134,15 @@ class EmbeddingCache:
         self.error = message
         logger.warning("%s; embeddings will not be cached", message)
 
-    def get_many(self, model: str, digests: Sequence[str]) -> dict[str, np.ndarray]:
-        """The cached vectors among ``digests`` for ``model`` (missing ones are absent)."""
+    def get_many(self, model: str, digests: Sequence[str], dim: int | None = None) -> dict[str, np.ndarray]:
+        """The cached vectors among ``digests`` for ``model`` (missing ones are absent).
+
+        A stored vector that is damaged (a NaN or infinite value, a length other than ``dim`` when given
+        or than its row says) is absent too: it is deleted, so that the caller embeds and stores the
+        text again, and a warning says how many there were.
+        """
         found: dict[str, np.ndarray] = {}
+        bad: list[str] = []
         wanted = list(dict.fromkeys(digests))
         with self._lock:
             conn = self._connection()
@@ -142,13 +156,28 @@ class EmbeddingCache:
                         f"SELECT digest, dim, vector FROM embeddings WHERE model = ? AND digest IN ({marks})",
                         [model, *chunk],
                     ).fetchall()
-                    for digest, dim, blob in rows:
-                        vec = np.frombuffer(blob, dtype="<f4")
-                        if vec.shape[0] == dim:
-                            found[digest] = vec.astype(np.float32, copy=False)
+                    for digest, stored_dim, blob in rows:
+                        vec = _valid_vector(blob, stored_dim, dim)
+                        if vec is None:
+                            bad.append(digest)
+                        else:
+                            found[digest] = vec
+                if bad:
+                    self._forget(conn, model, bad)
             except sqlite3.Error as exc:
                 self._disable(f"cannot read the embedding cache at {self.path}: {exc}")
         return found
+
+    def _forget(self, conn: sqlite3.Connection, model: str, digests: list[str]) -> None:
+        logger.warning("the embedding cache at %s held %d invalid vector(s) for %s (not finite, or of "
+                       "the wrong dimension); they are embedded again", self.path, len(digests), model)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany("DELETE FROM embeddings WHERE model = ? AND digest = ?", [(model, d) for d in digests])
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def put_many(self, model: str, items: Iterable[tuple[str, np.ndarray]]) -> None:
         """Store vectors for ``model``; a text stored already (by any process) is left as it is."""

@@ -140,6 +140,9 @@ class Embedder:
     dim: int | None
     encode_chunk: int = ENCODE_CHUNK
     """Documents per :meth:`_encode` call (the unit of progress reports and cache writes)."""
+    dim_is_declared_only: bool = False
+    """True where ``dim`` is a catalogue figure the service may not match (a cached vector is then
+    checked against the dimension this process has seen the model return, once it has seen one)."""
 
     def __init__(self, *, model_used: str, model_key: str, max_seq_tokens: int, dim: int | None,
                  cache: EmbeddingCache | None = None, requested: str | None = None,
@@ -149,6 +152,7 @@ class Embedder:
         """The cache namespace: the model plus everything that changes its vectors (prompt, length)."""
         self.max_seq_tokens = max_seq_tokens
         self.dim = dim
+        self._dim_seen = False
         self.cache = cache
         self.requested = requested
         self.fallback_reason = fallback_reason
@@ -173,9 +177,16 @@ class Embedder:
         vectors = _normalise(self._encode(texts, kind))
         if vectors.shape[0] != len(texts):
             raise OptimizerError(f"{self.model_used} returned {vectors.shape[0]} vectors for {len(texts)} texts")
-        if self.dim is None:
+        if self.dim is None or self.dim_is_declared_only:
             self.dim = int(vectors.shape[1])
+            self._dim_seen = True
         return vectors
+
+    def _cache_dim(self) -> int | None:
+        """The dimension a cached vector must have, where it is known."""
+        if self.dim_is_declared_only and not self._dim_seen:
+            return None
+        return self.dim
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors of search queries (the model's query prompt applied); never cached."""
@@ -204,7 +215,7 @@ class Embedder:
         first: dict[str, int] = {}
         for i, d in enumerate(digests):
             first.setdefault(d, i)
-        found = self.cache.get_many(self.model_key, list(first)) if self.cache is not None else {}
+        found = self.cache.get_many(self.model_key, list(first), self._cache_dim()) if self.cache is not None else {}
         missing = [d for d in first if d not in found]
         for start in range(0, len(missing), self.encode_chunk):
             chunk = missing[start:start + self.encode_chunk]
@@ -340,6 +351,7 @@ class OpenAIEmbedder(Embedder):
     """An OpenAI-compatible ``POST {base_url}/embeddings`` endpoint, called with httpx in batches."""
 
     encode_chunk = OPENAI_BATCH_INPUTS * 4  # several full requests between progress reports
+    dim_is_declared_only = True  # from our table of OpenAI models; a compatible server may differ
 
     def __init__(self, model: str, api_key: str, *, base_url: str | None = None,
                  cache: EmbeddingCache | None = None, timeout: float = OPENAI_TIMEOUT_S,

@@ -16,9 +16,10 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Union
+from typing import TYPE_CHECKING, Annotated, Any, Iterable, Union
 
 from ..exceptions import MissingDependencyError
+from ._slow import header_deadline_protocol, read_body
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -31,6 +32,9 @@ KEYS_ENV = "SCALEDOWN_SERVER_KEYS"
 DEFAULT_MAX_BODY_BYTES = 2_000_000  # ~500k tokens of context: beyond any model's window
 DEFAULT_REQUEST_TIMEOUT_S = 30.0  # what the client waits by default
 DEFAULT_MAX_CONCURRENCY = 4  # compression is CPU-bound: about one per core is enough
+# A client gets this long to send its request headers, and again its body: 2 MB arrives in well under
+# a second on any working link, and a slow client must not hold a connection open at will.
+DEFAULT_READ_TIMEOUT_S = 10.0
 
 
 def load_keys(keys: Iterable[str] | None = None, keys_file: str | os.PathLike[str] | None = None) -> list[str]:
@@ -66,6 +70,7 @@ def create_app(
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     target_model: str = "gpt-4o",
     embeddings: bool = False,
+    read_timeout: float = DEFAULT_READ_TIMEOUT_S,
 ) -> "FastAPI":
     """The FastAPI app. ``keys`` are the accepted ``x-api-key`` values; with none, ``no_auth=True``
     is required (``serve`` also requires a loopback host for that)."""
@@ -74,7 +79,7 @@ def create_app(
         from fastapi import Depends, FastAPI, Header, HTTPException, Request
         from fastapi.exceptions import RequestValidationError
         from fastapi.responses import JSONResponse
-        from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+        from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise MissingDependencyError(exc.name or "fastapi", "server") from exc
 
@@ -86,17 +91,18 @@ def create_app(
     if not accepted and not no_auth:
         raise ValueError(f"no API keys configured: set {KEYS_ENV} or pass a keys file; to run without "
                          "authentication bind to 127.0.0.1 and pass no_auth=True (--no-auth)")
-    if max_body_bytes < 1 or request_timeout <= 0 or max_concurrency < 1:
-        raise ValueError("max_body_bytes, request_timeout and max_concurrency must be positive")
+    if max_body_bytes < 1 or request_timeout <= 0 or max_concurrency < 1 or not 0 < read_timeout < math.inf:
+        raise ValueError("max_body_bytes, request_timeout, max_concurrency and read_timeout must be positive")
 
     class Options(BaseModel):
         # strict where lax parsing changes meaning: "rate": true is not 1.0, "preserve_keywords": "no" not True
         model_config = ConfigDict(extra="ignore")
         rate: Union[StrictFloat, StrictInt, StrictStr] = "auto"
-        temperature: float | None = None
+        temperature: Union[StrictFloat, StrictInt, None] = None
         preserve_keywords: StrictBool | None = None
         preserve_words: list[str] | None = None
-        max_tokens: StrictInt | None = Field(default=None, ge=1)
+        # JSON Schema's integer includes 5.0, and the schema is what clients validate against
+        max_tokens: Annotated[StrictInt, Field(ge=1), BeforeValidator(_integral)] | None = None
 
     class CompressRequest(BaseModel):
         model_config = ConfigDict(extra="ignore")
@@ -124,11 +130,9 @@ def create_app(
         if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
             return _too_large(JSONResponse, int(declared), max_body_bytes)
         if request.method in ("POST", "PUT", "PATCH"):
-            body = b""
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > max_body_bytes:
-                    return _too_large(JSONResponse, len(body), max_body_bytes)
+            body, status, reason = await read_body(request, max_body_bytes, read_timeout)
+            if body is None:  # the connection is not reused: the rest of the body was never read
+                return JSONResponse(status_code=status, content={"detail": reason}, headers={"Connection": "close"})
             request._body = body  # the route reads the already-received body
         return await call_next(request)
 
@@ -141,10 +145,19 @@ def create_app(
         """Liveness: no key needed."""
         return {"status": "ok", "version": __version__, "engine": "local"}
 
-    errors = {
-        401: {"description": "Missing or invalid x-api-key"},
-        413: {"description": "Request body larger than the server accepts"},
-        503: {"description": "Compression did not finish within the request timeout"},
+    class ErrorBody(BaseModel):
+        """Every error answer: ``detail`` is a message, or for a malformed body the list of its errors."""
+
+        detail: Union[str, list[dict[str, Any]]]
+
+    errors: dict[Union[int, str], dict[str, Any]] = {
+        400: {"model": ErrorBody, "description": "Malformed request body (detail: the list of its errors), or "
+              "one that cannot be served (detail: a message): max_tokens smaller than the prompt, a blank "
+              "prompt, text with a lone surrogate, an unknown model"},
+        401: {"model": ErrorBody, "description": "Missing or invalid x-api-key"},
+        408: {"model": ErrorBody, "description": "Request body not received within the read timeout"},
+        413: {"model": ErrorBody, "description": "Request body larger than the server accepts"},
+        503: {"model": ErrorBody, "description": "Compression did not finish within the request timeout"},
     }
 
     @app.post("/compress/raw/", dependencies=[Depends(check_key)], responses=errors)
@@ -212,9 +225,7 @@ def create_app(
         if app.openapi_schema is None:
             schema = default_openapi()
             for operation in (op for path in schema["paths"].values() for op in path.values()):
-                responses = operation.get("responses", {})
-                if "422" in responses:
-                    responses["400"] = {**responses.pop("422"), "description": "Malformed request body"}
+                operation.get("responses", {}).pop("422", None)  # answered 400, documented with the route
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -238,6 +249,13 @@ def _check_free(host: str, port: int) -> None:
         except OSError as exc:
             raise ValueError(f"cannot serve on {host}:{port}: {exc.strerror or exc} "
                              "(another server is using it? pick another --port)") from exc
+
+
+def _integral(value: Any) -> Any:
+    """A float with no fraction (``5.0``) as the integer it is; anything else unchanged, for strict checking."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _too_large(response_cls: Any, size: int, limit: int) -> Any:
@@ -273,18 +291,22 @@ def serve(
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     embeddings: bool = False,
     log_level: str = "info",
+    read_timeout: float = DEFAULT_READ_TIMEOUT_S,
 ) -> None:
     """Run the server with uvicorn until interrupted.
 
     Keys come from ``keys``, ``SCALEDOWN_SERVER_KEYS`` and ``keys_file``. With no key it refuses to
-    start (``ValueError``) unless ``no_auth=True`` and ``host`` is a loopback address.
+    start (``ValueError``) unless ``no_auth=True`` and ``host`` is a loopback address. A client gets
+    ``read_timeout`` seconds to send its request headers and as long again for its body; past them its
+    connection is closed (headers) or answered 408 (body).
     """
     if no_auth and not _is_loopback(host):
         raise ValueError(f"--no-auth is only allowed on a loopback address (127.0.0.1, ::1, localhost); "
                          f"got host {host!r}: configure keys to serve on other interfaces")
     accepted = load_keys(keys, keys_file)
     app = create_app(accepted, no_auth=no_auth and not accepted, max_body_bytes=max_body_bytes,
-                     request_timeout=request_timeout, max_concurrency=max_concurrency, embeddings=embeddings)
+                     request_timeout=request_timeout, max_concurrency=max_concurrency, embeddings=embeddings,
+                     read_timeout=read_timeout)
     try:
         import uvicorn
     except ImportError as exc:  # pragma: no cover - depends on the install
@@ -292,4 +314,4 @@ def serve(
     _check_free(host, port)
     logger.info("ScaleDown server on http://%s:%d (%s)", host, port,
                 f"{len(accepted)} key(s)" if accepted else "no authentication")
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, http=header_deadline_protocol(read_timeout))
