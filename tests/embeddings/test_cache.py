@@ -97,6 +97,7 @@ def test_cache_dir_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_default_cache_dir_is_a_user_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("SCALEDOWN_CACHE_DIR", raising=False)  # the suite points it at a temporary folder
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     if sys.platform.startswith("linux"):
         assert default_cache_dir() == tmp_path / "scaledown"
