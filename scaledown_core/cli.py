@@ -371,7 +371,7 @@ def _port(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``scaledown`` argument parser with its four commands."""
+    """The ``scaledown`` argument parser with its commands."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Send fewer tokens to the LLM: select relevant code, compress long context.",
@@ -450,6 +450,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("bench_args", nargs=argparse.REMAINDER, metavar="ARGS",
                        help="arguments for the runner")
     bench.set_defaults(handler=_cmd_bench)
+
+    from .batch.cli import add_batch_parser  # `scaledown batch`: its code lives in its own module
+
+    add_batch_parser(commands, _HelpFormatter)
     return parser
 
 
