@@ -25,6 +25,7 @@ bench/setup_peers.sh                                   # once: the peers' own ve
 .venv/bin/python -m bench run --data ../shared/bench-data --suite all            # every system
 .venv/bin/python -m bench run --data ../shared/bench-data --suite all --systems ours   # ours only; peers cached
 .venv/bin/python -m bench throughput --data ../shared/bench-data   # client against scaledown serve
+.venv/bin/python -m bench batch --data ../shared/bench-data        # scaledown batch, local and ray engines
 .venv/bin/python -m bench report                       # this file and bench/plots/*.png"""
 
 MAIN_PACKAGES = ("scaledown", "torch", "sentence-transformers", "transformers", "faiss-cpu", "tree-sitter",
@@ -329,6 +330,9 @@ def write_report(results: Path, out: Path, plots: Path) -> None:
     if "compression_answer_kept.png" in pics:
         body.append(f"\n![answer kept vs rate]({pics['compression_answer_kept.png']})\n")
     body.append(throughput_section(results))
+    from bench.batch import batch_section
+
+    body.append(batch_section(results))
     body.append(CODESEARCH_TEXT)
     body.append(codesearch_table(suites["codesearch"]) if suites["codesearch"] else "_no results yet_")
     body.append(missing("codesearch", suites["codesearch"]))

@@ -60,12 +60,15 @@ def _raw_records(path: Path) -> Iterator[tuple[dict[str, Any] | None, str | None
             for record in batch.to_pylist():
                 yield record, None
         return
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if not raw.strip():
                 continue
             try:
-                record = json.loads(line)
+                record = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:  # a record is never read with replaced bytes
+                yield None, f"ValueError: line {number} is not valid UTF-8 (first bad byte at offset {exc.start})"
+                continue
             except ValueError as exc:
                 yield None, f"ValueError: line {number} is not valid JSON ({exc})"
                 continue

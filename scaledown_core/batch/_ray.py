@@ -101,16 +101,19 @@ def compress_dataset(dataset: Any, *, prompt: str | None = None, context_column:
     ``error``; a row that failed has its error there and nulls elsewhere. ``prompt`` gives every row
     the same prompt instead of ``prompt_column``. ``compressor`` is a picklable factory of the
     compressor each actor holds (default: ``LocalCompressor()``); ``workers`` is the number of
-    actors (default: the cluster's CPUs). ``error_column``, when given, names a column whose non-null
+    actors, one CPU each (default, and at most: the cluster's CPUs). ``error_column``, when given, names a column whose non-null
     value marks a row written with that error and not compressed.
     """
     ray = ray_module()
     from ._records import default_compressor
 
+    cpus = int(ray.cluster_resources().get("CPU", 0))
     if workers is None:
-        workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        workers = max(1, cpus)
     if workers < 1 or batch_size < 1:
         raise ValueError(f"workers and batch_size must be >= 1; got {workers} and {batch_size}")
+    if workers > cpus:  # an actor that can never get its CPU would leave the job waiting forever
+        raise ValueError(f"workers={workers} actors of 1 CPU each cannot all start: the Ray cluster has {cpus} CPUs")
     return dataset.map_batches(
         _CompressBatch,
         fn_constructor_args=(compressor or default_compressor(), max_tokens, context_column, prompt_column,

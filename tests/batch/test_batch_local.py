@@ -168,3 +168,12 @@ def test_importing_batch_imports_neither_ray_nor_pyarrow() -> None:
             "print(json.dumps(sorted(m for m in ('ray', 'pyarrow') if m in sys.modules)))")
     out = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
+
+
+def test_a_line_that_is_not_utf8_is_a_failed_record(tmp_path: Path, records: list[dict[str, Any]]) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(json.dumps(records[0]).encode() + b'\n{"context": "caf\xe9", "prompt": "p?"}\n')
+    compress_file(src, tmp_path / "out.jsonl", workers=1)
+    rows = read_jsonl(tmp_path / "out.jsonl")
+    assert rows[0]["error"] is None
+    assert rows[1]["error"] == "ValueError: line 2 is not valid UTF-8 (first bad byte at offset 16)"

@@ -96,3 +96,10 @@ def test_select_runs_one_ray_task_per_repository(tmp_path: Path) -> None:
     assert "def sub" in rows[0]["content"] and rows[0]["error"] is None
     assert rows[1]["error"] == "TypeError: the record's 'root' must be a string; got int"
     assert (summary.records, summary.failed) == (2, 1)
+
+
+def test_more_workers_than_cluster_cpus_is_refused_not_a_hang(tmp_path: Path, records: list[dict[str, Any]]) -> None:
+    src = write_jsonl(tmp_path / "in.jsonl", records[:2])
+    with pytest.raises(ValueError, match="workers=3 actors of 1 CPU each cannot all start: the Ray cluster has 2 CPUs"):
+        compress_file(src, tmp_path / "out.jsonl", engine="ray", workers=3)
+    assert not (tmp_path / "out.jsonl").exists()
