@@ -99,7 +99,7 @@ def _cmd_compress(args: argparse.Namespace) -> int:
 
     _check_engine(args)
     check_rate(args.rate)  # a bad rate fails here, not once per record
-    with _bar("compressing") as progress, _quiet_ray():
+    with _bar("compressing") as progress, _quiet_ray(args.engine):
         summary = compress_file(args.input, args.output, prompt=args.prompt, engine=args.engine,
                                 address=args.address, workers=args.workers, target_model=args.model,
                                 rate=args.rate, max_tokens=args.max_tokens, context_field=args.context_field,
@@ -112,7 +112,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
     from . import select_file
 
     _check_engine(args)
-    with _bar("selecting") as progress, _quiet_ray():
+    with _bar("selecting") as progress, _quiet_ray(args.engine):
         summary = select_file(args.input, args.output, engine=args.engine, address=args.address,
                               workers=args.workers, max_tokens=args.budget, target_model=args.model,
                               root_field=args.root_field, query_field=args.query_field, id_field=args.id_field,
@@ -173,10 +173,21 @@ class _bar:
 class _quiet_ray:
     """Ray Data's per-run INFO logs are noise beside the bar and the summary; warnings still show."""
 
-    def __enter__(self) -> None:
+    def __init__(self, engine: str) -> None:
+        self.logger: logging.Logger | None = None
+        if engine != "ray":
+            return
+        try:
+            import ray.data  # noqa: F401  (its import configures the "ray.data" logger: set the level after)
+        except ImportError:
+            return  # the engine itself reports the missing extra
         self.logger = logging.getLogger("ray.data")
         self.level = self.logger.level
-        self.logger.setLevel(logging.WARNING)
+
+    def __enter__(self) -> None:
+        if self.logger is not None:
+            self.logger.setLevel(logging.WARNING)
 
     def __exit__(self, *exc: object) -> None:
-        self.logger.setLevel(self.level)
+        if self.logger is not None:
+            self.logger.setLevel(self.level)

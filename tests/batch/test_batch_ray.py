@@ -103,3 +103,20 @@ def test_more_workers_than_cluster_cpus_is_refused_not_a_hang(tmp_path: Path, re
     with pytest.raises(ValueError, match="workers=3 actors of 1 CPU each cannot all start: the Ray cluster has 2 CPUs"):
         compress_file(src, tmp_path / "out.jsonl", engine="ray", workers=3)
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_cli_ray_engine(tmp_path: Path, records: list[dict[str, Any]], expected: list[Any],
+                        capsys: pytest.CaptureFixture[str]) -> None:
+    from scaledown_core.cli import main
+
+    src = write_jsonl(tmp_path / "in.jsonl", records[:6])
+    code = main(["batch", "compress", str(src), str(tmp_path / "out.parquet"), "--engine", "ray", "--workers", "1",
+                 "--rate", str(RATE)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "scaledown: 6 records -> " in err and "engine ray with 1 workers" in err
+    assert "Running Dataset" not in err  # Ray Data's INFO progress logs are kept off the terminal
+    import pyarrow.parquet as pq
+
+    assert [r["content"] for r in pq.read_table(tmp_path / "out.parquet").to_pylist()] == \
+        [e.content for e in expected[:6]]
