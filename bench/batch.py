@@ -178,13 +178,17 @@ def batch_section(results: Path) -> str:
     driver = ""
     if t.get("driver_s"):
         ceiling = n / t["driver_s"]
-        driver = (f"\n\nThe driver's own serial work (read every record, write a row for each, no compressing) took "
+        driver = (f"\n\nThe driver's own serial work (read every record, write a row for each, no compressing; the ray "
+                  f"engine's driver also converts records to and from Arrow) took "
                   f"{t['driver_s']:.2f} s for the {n:,} records: about {ceiling:,.0f} records/s, "
                   f"{ceiling / base_rate:,.0f} times one worker's rate.")
     return BATCH_TEXT + head + table + driver + "\n" + SCALING_TEXT
 
 
 SCALING_TEXT = """
+The runs ran one after another while the machine's load changed (last column), so differences between
+rows mix the engines with that load: read them as lower bounds, not as an engine comparison.
+
 **With N workers.** Each record is independent CPU work in one process, so workers add up while each
 has a core of its own: N workers on N free cores approach N times one worker's rate. Here 2 workers
 share 2 cores with the driver and the machine's other jobs (the load column), so the 2-worker rows
