@@ -190,9 +190,10 @@ The runs ran one after another while the machine's load changed (last column), s
 rows mix the engines with that load: read them as lower bounds, not as an engine comparison.
 
 **With N workers.** Each record is independent CPU work in one process, so workers add up while each
-has a core of its own: N workers on N free cores approach N times one worker's rate. Here 2 workers
-share 2 cores with the driver and the machine's other jobs (the load column), so the 2-worker rows
-show what that contention leaves, not the ideal. On a cluster the bounds come in this order:
+has a core of its own: N workers on N free cores approach N times one worker's rate. Not on this
+machine while others work on it: its kernel schedules by session (autogroup), not by process, so
+a run's second worker adds little or no CPU to the run's share of the 2 cores, and the 2-worker rows
+show that share, not how the engines scale. On a cluster the bounds come in this order:
 (1) the driver: `compress_file` reads every record and writes every row to one file, in input order,
 in one process; its rate above, divided by one worker's, is how many workers it can keep fed. Past
 that, call `compress_dataset` on a Dataset read from shared storage and let Ray write sharded files
