@@ -6,6 +6,7 @@
   python -m bench throughput --data ../shared/bench-data [--n 100] [--concurrency 1,5,10] [--rate 0.25]
   python -m bench agent [--results DIR]
   python -m bench scale [--trees sympy,polys,stdlib] [--queries 5] [--baseline]
+  python -m bench batch --data ../shared/bench-data [--n 10000] [--workers 1,2] [--engines local,ray]
 """
 
 from __future__ import annotations
@@ -44,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     scale.add_argument("--queries", type=int, default=5, help="queries per tree (default 5)")
     scale.add_argument("--baseline", action="store_true", help="also time the direct read on every tree")
     scale.add_argument("--results", type=Path, default=RESULTS_DIR)
+    bat = sub.add_parser("batch", help="scaledown batch compress on the local and ray engines")
+    bat.add_argument("--data", required=True, type=Path, help="the bench-data folder")
+    bat.add_argument("--n", type=int, default=10000, help="records (the NQ-20 fixture repeated; default 10000)")
+    bat.add_argument("--workers", default="1,2", help="worker counts, separated by commas")
+    bat.add_argument("--engines", default="local,ray", help="engines, separated by commas")
+    bat.add_argument("--rate", type=float, default=0.25)
+    bat.add_argument("--results", type=Path, default=RESULTS_DIR)
     rep = sub.add_parser("report", help="write BENCHMARKS.md tables and plots from results")
     rep.add_argument("--results", type=Path, default=RESULTS_DIR)
     rep.add_argument("--out", type=Path, default=REPO_ROOT / "BENCHMARKS.md")
@@ -72,6 +80,14 @@ def main(argv: list[str] | None = None) -> int:
 
         trees = [t.strip() for t in args.trees.split(",") if t.strip()]
         print(f"wrote {scale.run(args.results.resolve(), trees, args.queries, args.baseline)}")
+        return 0
+    if args.command == "batch":
+        from bench import batch
+
+        out = batch.run(args.data.resolve(), args.results.resolve(), args.n,
+                        [int(w) for w in args.workers.split(",") if w.strip()],
+                        [e.strip() for e in args.engines.split(",") if e.strip()], args.rate)
+        print(f"wrote {out}")
         return 0
     from bench.report import write_report
 

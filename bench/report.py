@@ -26,6 +26,7 @@ bench/setup_peers.sh                                   # once: the peers' own ve
 .venv/bin/python -m bench run --data ../shared/bench-data --suite all --systems ours   # ours only; peers cached
 .venv/bin/python -m bench throughput --data ../shared/bench-data   # client against scaledown serve
 .venv/bin/python -m bench agent                        # scripted agent session, with and without the agent tools
+.venv/bin/python -m bench batch --data ../shared/bench-data        # scaledown batch, local and ray engines
 .venv/bin/python -m bench report                       # this file and bench/plots/*.png"""
 
 MAIN_PACKAGES = ("scaledown", "torch", "sentence-transformers", "transformers", "faiss-cpu", "tree-sitter",
@@ -401,6 +402,9 @@ def write_report(results: Path, out: Path, plots: Path) -> None:
     body.append(throughput_section(results))
     body.append(agent_section(results))
     body.append(scale_section(results))
+    from bench.batch import batch_section
+
+    body.append(batch_section(results))
     body.append(CODESEARCH_TEXT)
     body.append(codesearch_table(suites["codesearch"]) if suites["codesearch"] else "_no results yet_")
     body.append(missing("codesearch", suites["codesearch"]))

@@ -490,6 +490,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .index.cli import add_parser as add_index_parser  # its code lives with the index
 
     add_index_parser(commands, _HelpFormatter, _positive_int)
+
+    from .batch.cli import add_batch_parser  # `scaledown batch`: its code lives in its own module
+
+    add_batch_parser(commands, _HelpFormatter)
     return parser
 
 
