@@ -145,7 +145,8 @@ class CodeBase:
         local = self._top[id(sf)].get(name)
         if local is not None:
             return [local]
-        return self._other_top(sf, name)
+        leaf = sf.imports.get(name, name).rpartition(".")[2]  # import { render as draw }: draw is render
+        return self._other_top(sf, leaf if leaf.isidentifier() else name)
 
     def _other_top(self, sf: SourceFile, name: str) -> list[str]:
         """A top-level function or type ``name`` in another file: in the same folder first, else the one."""

@@ -33,6 +33,9 @@ _WRAPPER_TYPES = frozenset({"export_statement", "lexical_declaration", "variable
 _CONTAINER_KINDS = frozenset({"class", "impl"})
 # Bodies that only wrap the statements (Go's block holds a statement_list).
 _STATEMENT_LISTS = frozenset({"statement_list"})
+# A line this long is no source a reader wrote: a file mostly made of such lines is minified or generated.
+# No token budget shows such a line, and parsing megabytes of it costs seconds, so it is not parsed.
+MINIFIED_LINE_CHARS = 10_000
 _COMMENT_MARKS = re.compile(r"^\s*(?:/\*\*?|\*/|\*|///?!?|//!)\s?|\s*\*/\s*$")
 
 
@@ -67,6 +70,13 @@ def build_other(text: str, path: str | None, digest: str, warnings: list[str], s
         return plain_source(text, path, digest, warnings, spec, problem)
     builder = _OtherBuilder(text, path, digest, list(warnings), spec)
     if not text.strip():
+        sf = SourceFile(path, text, builder.lines, [], {}, False, builder.warnings, digest)
+        sf.language = spec.name
+        return sf
+    long_chars = sum(len(line) for line in builder.lines if len(line) > MINIFIED_LINE_CHARS)
+    if long_chars * 2 > len(text):
+        builder.warnings.append(f"{path or 'source'}: minified or generated code (lines over "
+                                f"{MINIFIED_LINE_CHARS} characters) not parsed; no part of it can be selected")
         sf = SourceFile(path, text, builder.lines, [], {}, False, builder.warnings, digest)
         sf.language = spec.name
         return sf
