@@ -16,7 +16,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from .languages import LanguageSpec, grammar_problem, ts_language, ts_query
-from .model import MODULE_BLOCK_MAX_LINES, CodeUnit, OnParse, SourceFile, _Builder, _end_row, _merge_ranges, _row
+from .model import MODULE_BLOCK_MAX_LINES, OnParse, SourceFile, _Builder, _end_row, _merge_ranges, _row
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -202,7 +202,9 @@ class _OtherBuilder(_Builder):
             top = top.parent
         d.start, d.end = min(d.start, _row(top)), max(d.end, _end_row(top))
         prev = top.prev_named_sibling
-        while prev is not None and prev.type in _LEADING_TYPES and _end_row(prev) >= d.start - 1:
+        # a class-like unit's lines are shown above each of its members shown: its doc comment stays out
+        leading = _LEADING_TYPES - _COMMENT_TYPES if d.kind in _CONTAINER_KINDS else _LEADING_TYPES
+        while prev is not None and prev.type in leading and _end_row(prev) >= d.start - 1:
             if _row(prev) in self.claimed or (prev.prev_named_sibling is not None
                                                and _end_row(prev.prev_named_sibling) == _row(prev)):
                 break  # a trailing comment of the line above
@@ -245,7 +247,9 @@ class _OtherBuilder(_Builder):
 
     def add(self, d: _Def) -> None:
         head_end = min(max(self.head_end(d), d.start), d.end)
-        signature = "\n".join(self.lines[_row(d.node) - 1:head_end]).strip()
+        # a class-like unit's signature lines (shown above its members) start at its attributes
+        first = d.start if d.kind in _CONTAINER_KINDS else _row(d.node)
+        signature = "\n".join(self.lines[first - 1:head_end]).strip()
         parent_key = d.parent.key if d.parent is not None else None
         key = self.make_key(d.qualname, d.start)
         d.key = key
@@ -422,3 +426,4 @@ def _rust_names(tree: str, prefix: str, out: dict[str, str]) -> None:
     leaf = alias.strip() or full.split("::")[-1]
     if leaf and leaf not in ("*", "self", "_"):
         out[leaf] = full.replace("::", ".")
+
