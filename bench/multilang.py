@@ -78,3 +78,56 @@ def run_selection_multilang(system: System, cfg: Any, suite_dir: Path) -> dict[s
                 row["warm_median_seconds"] = _median(warm)
         scores[group] = got
     return scores
+
+
+# --------------------------------------------------------------------------- report
+
+SECTION_TEXT = """
+## Code selection beyond Python (`code_selection_multilang_dev.jsonl`, 92 files; TS proxy, 20)
+
+Query = the issue text (SWE-bench Multilingual, Multi-SWE-bench), source = the edited Go, Java,
+JavaScript, Rust or TypeScript file at the base commit, budget B in tokens; scored by score.py as the
+Python suite is. `all` is the 92 real records; TypeScript has only 5 real records, so it is also
+reported on the **proxy** file (20 babel/darkreader functions whose doc comment, removed from the
+file, is the query: not issue data). Peers read the language from the file name: BM25 and MiniLM over
+tree-sitter units (functions, methods, class headers, module runs as `scaledown_core.code` cuts them),
+LlamaIndex `CodeSplitter` given the official grammar wheel's parser (offline; its default looks the
+grammar up in tree-sitter-language-pack), and the file from the top.
+"""
+
+
+def _cell(group: dict[str, Any], key: str = "edit_coverage") -> str:
+    from bench.report import _fmt
+
+    return " / ".join(_fmt(group.get(f"B={b}", {}).get(key)) for b in SELECTION_BUDGETS)
+
+
+def render_section(results: Path) -> str:
+    """The suite's section of BENCHMARKS.md: overall coverage and timing, then coverage by language."""
+    from bench.report import _budget_note, _fmt, _label, _ms, _table, load_scores, missing
+
+    scores = load_scores(results, "selection-multilang")
+    if not scores:
+        return SECTION_TEXT + "\n_no results yet_\n" + missing("selection-multilang", scores)
+    budgets = " / ".join(str(b) for b in SELECTION_BUDGETS)
+    head = ["system", "budget", f"edit_coverage all @{budgets}", f"unit_recall all @{budgets}",
+            "within_budget (min %)", f"median ms cold @{budgets}", f"median ms warm @{WARM_BUDGET}"]
+    rows = []
+    for name, rec in scores.items():
+        s = rec["scores"].get("all", {})
+        groups = rec["scores"].values()
+        cut = [g.get(f"B={b}", {}).get("cut_by_harness", 0.0) for g in groups for b in SELECTION_BUDGETS]
+        within = [g.get(f"B={b}", {}).get("within_budget") for g in groups for b in SELECTION_BUDGETS]
+        rows.append([_label(name, rec), _budget_note(name, cut), _cell(s), _cell(s, "unit_recall"),
+                     _fmt(min((w for w in within if w is not None), default=None)),
+                     " / ".join(_ms(s.get(f"B={b}", {}).get("median_seconds")) for b in SELECTION_BUDGETS),
+                     _ms(s.get(f"B={WARM_BUDGET}", {}).get("warm_median_seconds"))])
+    langs = [g for g in ("go", "java", "javascript", "rust", "typescript", PROXY_GROUP)
+             if any(g in rec["scores"] for rec in scores.values())]
+    n = {g: next((rec["scores"][g].get(f"B={SELECTION_BUDGETS[0]}", {}).get("n") for rec in scores.values()
+                  if g in rec["scores"]), None) for g in langs}
+    lang_head = ["system"] + [f"{g} (n={n[g]})" for g in langs]
+    lang_rows = [[_label(name, rec)] + [_cell(rec["scores"].get(g, {})) for g in langs] for name, rec in scores.items()]
+    return (SECTION_TEXT + "\n" + _table(head, rows) + "\n\nedit_coverage by language, at "
+            + budgets + " tokens:\n\n" + _table(lang_head, lang_rows) + "\n"
+            + missing("selection-multilang", scores))
