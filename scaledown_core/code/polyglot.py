@@ -109,7 +109,7 @@ class _OtherBuilder(_Builder):
         super().__init__(text, path, digest, warnings)
         self.spec = spec
         self.claimed: set[int] = set()
-        self.all_defs: list[_Def] = []
+        self.members: dict[int, list[_Def]] = {}  # id of a class-like definition -> its members
 
     def parse(self, name: str) -> Any:
         from tree_sitter import Parser
@@ -121,7 +121,10 @@ class _OtherBuilder(_Builder):
 
         root = tree.root_node
         captures = QueryCursor(ts_query(name)).captures(root)
-        defs = self.all_defs = self.definitions(captures)
+        defs = self.definitions(captures)
+        for d in defs:
+            if d.parent is not None:
+                self.members.setdefault(id(d.parent), []).append(d)
         for d in defs:
             self.add(d)
         import_nodes = sorted(captures.get("import", []), key=lambda n: n.start_byte)
@@ -255,11 +258,10 @@ class _OtherBuilder(_Builder):
         d.key = key
         body_stmts = [s for s in (d.body.named_children if d.body is not None else []) if _row(s) > head_end]
         if d.kind in _CONTAINER_KINDS:
-            members = [m for m in self._members_of(d)]
-            own = [(d.start, head_end)] + [(r, r) for r in range(head_end + 1, d.end + 1)
-                                          if not any(m.start <= r <= m.end for m in members)]
+            member_rows = {r for m in self.members.get(id(d), ()) for r in range(m.start, m.end + 1)}
+            own = [(d.start, head_end)] + [(r, r) for r in range(head_end + 1, d.end + 1) if r not in member_rows]
             regions = _merge_ranges(own)
-            self.stmts[key] = [s for s in body_stmts if not any(m.start <= _row(s) <= m.end for m in members)]
+            self.stmts[key] = [s for s in body_stmts if _row(s) not in member_rows]
             kind = "class"
         else:
             regions = ((d.start, d.end),)
@@ -273,9 +275,6 @@ class _OtherBuilder(_Builder):
         elif d.kind == "class":
             unit.bases = self.bases_of(d.node)
         self.units.append(unit)
-
-    def _members_of(self, d: _Def) -> list[_Def]:
-        return [m for m in self.all_defs if m.parent is d]
 
     def bases_of(self, node: "Node") -> tuple[str, ...]:
         out: list[str] = []
