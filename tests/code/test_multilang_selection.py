@@ -99,3 +99,14 @@ def test_cli_select_reads_a_java_file(shop: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "    private int sum(List<Item> xs) {" in out.stdout
     assert _tokens(out.stdout.rstrip("\n")) <= 200
+
+
+def test_langchain_document_compressor_sends_a_go_document_to_the_code_optimizer() -> None:
+    from langchain_core.documents import Document
+    from langchain_scaledown import ScaleDownDocumentCompressor
+
+    doc = Document(page_content=GO_BIG, metadata={"source": "shop/cart.go"})
+    (out,) = ScaleDownDocumentCompressor(max_tokens=250).compress_documents([doc], "Cart Total sums the prices")
+    assert "func (c *Cart) Total() int {" in out.page_content.splitlines()
+    assert "// ..." in out.page_content and _tokens(out.page_content) <= 250
+    _shown_lines_are_source_lines(out.page_content, GO_BIG, "// ...")
