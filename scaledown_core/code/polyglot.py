@@ -23,9 +23,8 @@ if TYPE_CHECKING:
 
 __all__ = ["build_other", "plain_source"]
 
-# Sibling nodes just above a definition that belong to it: its doc comment and its annotations.
-_LEADING_TYPES = frozenset({"comment", "line_comment", "block_comment", "attribute_item", "decorator",
-                            "marker_annotation", "annotation"})
+# Sibling nodes just above a definition that belong to it: its annotations, decorators and attributes.
+_ATTRIBUTE_TYPES = frozenset({"attribute_item", "decorator", "marker_annotation", "annotation"})
 _COMMENT_TYPES = frozenset({"comment", "line_comment", "block_comment"})
 # Parents a definition's unit widens to: ``export``, ``const f = () => {}``, ``obj.f = function () {}``.
 _WRAPPER_TYPES = frozenset({"export_statement", "lexical_declaration", "variable_declaration",
@@ -205,9 +204,12 @@ class _OtherBuilder(_Builder):
             top = top.parent
         d.start, d.end = min(d.start, _row(top)), max(d.end, _end_row(top))
         prev = top.prev_named_sibling
-        # a class-like unit's lines are shown above each of its members shown: its doc comment stays out
-        leading = _LEADING_TYPES - _COMMENT_TYPES if d.kind in _CONTAINER_KINDS else _LEADING_TYPES
-        while prev is not None and prev.type in leading and _end_row(prev) >= d.start - 1:
+        # Comments above a definition stay outside it (a long Javadoc would ride along with every partial
+        # view), except Rust's doc comments: the language makes them attributes of the item (#[doc]).
+        while prev is not None and _end_row(prev) >= d.start - 1 and (
+                prev.type in _ATTRIBUTE_TYPES or self.spec.name == "rust" and prev.type in _COMMENT_TYPES
+                and d.kind not in _CONTAINER_KINDS
+                and self.node_text(prev).startswith(("///", "/**"))):
             if _row(prev) in self.claimed or (prev.prev_named_sibling is not None
                                                and _end_row(prev.prev_named_sibling) == _row(prev)):
                 break  # a trailing comment of the line above
