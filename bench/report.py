@@ -408,6 +408,9 @@ def write_report(results: Path, out: Path, plots: Path) -> None:
     body.append(CODESEARCH_TEXT)
     body.append(codesearch_table(suites["codesearch"]) if suites["codesearch"] else "_no results yet_")
     body.append(missing("codesearch", suites["codesearch"]))
+    from bench.multilang import render_section
+
+    body.append(render_section(results))
     body.append(NOTES_TEXT)
     out.write_text("\n".join(body).rstrip() + "\n", encoding="utf-8")
 

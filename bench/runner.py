@@ -243,6 +243,15 @@ def codesearch_metrics(rows: list[dict[str, Any]], n_candidates: int, index_seco
 RUNNERS = {"selection": run_selection, "repo": run_repo, "compression": run_compression, "codesearch": run_codesearch}
 
 
+def _run_multilang(system: System, cfg: RunConfig, suite_dir: Path) -> dict[str, Any]:
+    from bench.multilang import run_selection_multilang
+
+    return run_selection_multilang(system, cfg, suite_dir)
+
+
+RUNNERS["selection-multilang"] = _run_multilang
+
+
 def run_suite(suite: str, systems: list[System], cfg: RunConfig) -> dict[str, dict[str, Any]]:
     """Runs (or reuses the cached results of) every system on ``suite``; returns scores by system."""
     suite_dir = cfg.results_dir / suite

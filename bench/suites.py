@@ -11,7 +11,7 @@ CACHE_DIR = BENCH_DIR / ".cache"
 RESULTS_DIR = BENCH_DIR / "results"
 PLOTS_DIR = BENCH_DIR / "plots"
 
-SUITES = ("selection", "repo", "compression", "codesearch")
+SUITES = ("selection", "repo", "compression", "codesearch", "selection-multilang")
 # Budgets from the issue: what fits beside a prompt in a small, a medium and a large context slot.
 SELECTION_BUDGETS = (1000, 2000, 4000)
 REPO_BUDGETS = (4000, 8000)
@@ -35,4 +35,6 @@ FIXTURES = {
     "hotpotqa": "compression_hotpotqa_dev.jsonl",
     "nq20": "compression_nq20_dev.jsonl",
     "kv75": "compression_kv75_dev.jsonl",
+    "multilang": "code_selection_multilang_dev.jsonl",
+    "multilang_ts_proxy": "code_selection_multilang_ts_proxy_dev.jsonl",
 }

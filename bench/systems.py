@@ -39,13 +39,13 @@ class System:
 SYSTEMS: tuple[System, ...] = (
     # ----- ours
     System("haste", "HasteOptimizer", "bench.adapters.ours:Haste",
-           ("selection", "repo", "codesearch"), ours=True, options=(("semantic", False),)),
+           ("selection", "repo", "codesearch", "selection-multilang"), ours=True, options=(("semantic", False),)),
     # Not on whole trees: embedding a tree's candidate units takes about 45 s per tree on this CPU.
     System("haste-semantic", "HasteOptimizer(semantic=True)", "bench.adapters.ours:Haste",
            ("selection", "codesearch"), ours=True, options=(("semantic", True),),
            note="local packaged MiniLM (no OPENAI_API_KEY)"),
     System("semantic", "SemanticOptimizer", "bench.adapters.ours:Semantic",
-           ("selection", "codesearch"), ours=True, note="packaged all-MiniLM-L6-v2"),
+           ("selection", "codesearch", "selection-multilang"), ours=True, note="packaged all-MiniLM-L6-v2"),
     System("local", "LocalCompressor", "bench.adapters.ours:Local",
            ("compression",), ours=True, options=(("embeddings", False),), note="lexical"),
     System("local-embed", "LocalCompressor(embeddings)", "bench.adapters.ours:Local",
@@ -63,7 +63,15 @@ SYSTEMS: tuple[System, ...] = (
     System("embedding-units", "Embedding retrieval (MiniLM)", "bench.adapters.code_peers:EmbeddingUnits",
            ("selection", "codesearch"), note="packaged all-MiniLM-L6-v2 over ast units, greedy fill"),
     System("prefix", "Prefix truncation", "bench.adapters.code_peers:PrefixTruncation",
-           ("selection", "compression"), budget_knob=False, note="the input from the top"),
+           ("selection", "compression", "selection-multilang"), budget_knob=False, note="the input from the top"),
+    # ----- peers that read JavaScript, TypeScript, Go, Java and Rust (selection-multilang)
+    System("bm25-ts-units", "BM25 over tree-sitter units", "bench.adapters.multilang_peers:TreeSitterBM25",
+           ("selection-multilang",), note="rank_bm25 BM25Okapi, tree-sitter units, greedy fill"),
+    System("codesplitter-bm25-ml", "LlamaIndex CodeSplitter + BM25",
+           "bench.adapters.multilang_peers:CodeSplitterBM25Multi", ("selection-multilang",),
+           note="CodeSplitter defaults with the grammar wheel's parser, BM25Okapi, greedy fill"),
+    System("embedding-ts-units", "Embedding retrieval (MiniLM)", "bench.adapters.multilang_peers:TreeSitterEmbedding",
+           ("selection-multilang",), note="packaged all-MiniLM-L6-v2 over tree-sitter units, greedy fill"),
     # ----- compression peers
     System("bm25-sentences", "BM25 sentences", "bench.adapters.compress_peers:BM25Sentences",
            ("compression",), note="rank_bm25 BM25Okapi over sentences, greedy fill"),

@@ -10,7 +10,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = ["00-intro", "haste", "index", "semantic", "compression", "pipeline", "cli", "langchain", "llamaindex", "agents", "batch", "limits", "bench"]
+ORDER = ["00-intro", "haste", "languages", "index", "semantic", "compression", "pipeline", "cli", "langchain", "llamaindex", "agents", "batch", "limits", "bench"]
 
 
 def _sections() -> list[str]:

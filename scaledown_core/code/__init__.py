@@ -1,8 +1,14 @@
-"""The code model: Python source parsed once (tree-sitter) into units that every optimizer shares.
+"""The code model: source parsed once (tree-sitter) into units that every optimizer shares.
+
+Python, JavaScript, TypeScript/TSX, Go, Java and Rust (``languages``: extension -> grammar wheel,
+``queries/<lang>.scm``, line comment; the non-Python grammars come with the ``code`` extra). Python is
+built by ``model``; the others from their query captures by ``polyglot``, into the same units.
 
 API::
 
-    parse_source(text, path=None) -> SourceFile        # cached by (path, content hash), bounded LRU
+    parse_source(text, path=None, language=None) -> SourceFile
+        # cached by (path, content hash), bounded LRU; the language from path's extension (Python when
+        # none is known), or ``language`` ("go", "ts", ...)
         # on_parse=f: f(text, lines) is called just before a (not cached) parse: start work that
         # needs only the text (token counts) in another thread while tree-sitter runs
     load_sources(paths, warnings=None, on_parse=None) -> list[SourceFile]
@@ -18,7 +24,8 @@ API::
         .callees(key) -> [key]; .callers(key) -> [key]; .resolve(unit, "self.x") -> [key]
     SourceFile.blocks(unit) -> tuple[Block, ...]       # the unit cut at statement boundaries
     unit_lines(unit, blocks=None) -> [line]            # whole unit, or head + blocks (+ their context)
-    render(files, {path: lines}, headers=None) -> str  # source order, "# ..." for removed regions,
+    render(files, {path: lines}, headers=None) -> str  # source order, "# ..." ("// ..." in C-like
+                                                       # languages) for removed regions,
                                                        # "# file: <path>" headers when several files
     shown_text(sf, unit, lines) -> str                 # the unit's shown lines, "# ..." for its hidden runs
 
@@ -34,7 +41,7 @@ class header), ``terms`` (identifier-aware, ``scaledown_core.retrieval.text.term
 ``calls`` (raw callee expressions: ``foo``, ``self.bar``, ``mod.baz``), ``references`` (identifiers used),
 ``bases`` (class headers).
 
-``SourceFile``: ``path``, ``text``, ``lines`` (``lines[i]`` is line ``i + 1``), ``units`` (source order,
+``SourceFile``: ``path``, ``language``, ``text``, ``lines`` (``lines[i]`` is line ``i + 1``), ``units`` (source order,
 a class header before its methods), ``by_key``, ``imports`` (local name -> dotted target, e.g.
 ``{"np": "numpy", "helper": ".utils.helper"}``), ``has_syntax_errors``, ``warnings``, ``digest``,
 ``module_name``, ``unit_at(line)``.

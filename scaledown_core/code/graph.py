@@ -9,6 +9,8 @@ from .model import CodeUnit, SourceFile
 
 __all__ = ["CodeBase"]
 
+# What a method calls its own object by, in the languages other than Python.
+_SELF_NAMES = frozenset({"this", "self", "Self", "super"})
 # How far up the base classes ``self.x()`` is looked for (a mixin of a mixin is still found).
 BASE_CLASS_DEPTH = 3
 
@@ -59,6 +61,17 @@ class CodeBase:
                     self._classes_by_name[u.name].append(u.key)
             self._top[id(sf)] = top
         self._files_for: dict[tuple[str | None, str], SourceFile | None] = {}
+        # other languages: a type's methods wherever they are (Go receivers, Rust impl blocks)
+        self._type_members: dict[str, dict[str, str]] = defaultdict(dict)
+        self._top_by_name: dict[str, list[str]] = defaultdict(list)
+        for sf in self.files:
+            if sf.language == "python":
+                continue
+            for u in sf.units:
+                if u.kind == "method" and "." in u.qualname:
+                    self._type_members[u.qualname.rsplit(".", 1)[0]].setdefault(u.name, u.key)
+                elif u.kind in ("function", "class") and u.parent is None:
+                    self._top_by_name[u.name].append(u.key)
         self._callees: dict[str, list[str]] = {}
         self._callers: dict[str, list[str]] = defaultdict(list)
         for key, unit in self.units.items():
@@ -89,6 +102,8 @@ class CodeBase:
     def resolve(self, unit: CodeUnit, call: str) -> list[str]:
         """Unit keys that the callee expression ``call`` made inside ``unit`` refers to."""
         sf = self.file_of[unit.key]
+        if sf.language != "python":
+            return self._resolve_other(sf, unit, call)
         parts = call.split(".")
         if len(parts) == 2 and parts[0] in ("self", "cls") or call.startswith("super()."):
             cls = self._enclosing_class(unit)
@@ -112,6 +127,44 @@ class CodeBase:
         if local is not None and self.units[local].kind == "class" and len(parts) == 2:
             return self._method(local, parts[-1])
         return []
+
+    def _resolve_other(self, sf: SourceFile, unit: CodeUnit, call: str) -> list[str]:
+        """A call in a language other than Python: the same class / impl type / Go receiver first, then
+        the file, then an imported name, then a name defined once elsewhere (Go's package, Java's)."""
+        parts = [p.split("<")[0] for p in call.split(".")]
+        own_type = unit.qualname.rsplit(".", 1)[0] if unit.kind == "method" else None
+        if len(parts) == 1:
+            return self._other_name(sf, own_type, parts[0])
+        head, leaf = parts[-2], parts[-1]
+        if len(parts) == 2 and own_type and (head in _SELF_NAMES or head not in sf.imports and head.islower()
+                                             and self._type_members.get(own_type, {}).get(leaf)):
+            hit = self._type_members.get(own_type, {}).get(leaf)
+            return [hit] if hit else []
+        if head in self._type_members and leaf in self._type_members[head]:  # Type.create(), Type::new()
+            return [self._type_members[head][leaf]]
+        if sf.imports.get(parts[0]) is not None:
+            return self._other_top(sf, leaf)
+        return []
+
+    def _other_name(self, sf: SourceFile, own_type: str | None, name: str) -> list[str]:
+        if own_type:
+            hit = self._type_members.get(own_type, {}).get(name)
+            if hit:
+                return [hit]
+        local = self._top[id(sf)].get(name)
+        if local is not None:
+            return [local]
+        leaf = sf.imports.get(name, name).rpartition(".")[2]  # import { render as draw }: draw is render
+        return self._other_top(sf, leaf if leaf.isidentifier() else name)
+
+    def _other_top(self, sf: SourceFile, name: str) -> list[str]:
+        """A top-level function or type ``name`` in another file: in the same folder first, else the one."""
+        keys = [k for k in self._top_by_name.get(name, ()) if self.file_of[k] is not sf]
+        if len(keys) > 1:
+            folder = (sf.path or "").rpartition("/")[0]
+            near = [k for k in keys if (self.file_of[k].path or "").rpartition("/")[0] == folder]
+            keys = near
+        return keys[:1] if len(keys) == 1 else []
 
     def _enclosing_class(self, unit: CodeUnit) -> str | None:
         key = unit.parent

@@ -1,4 +1,5 @@
-"""Read Python sources from a file, a directory or a list of paths into :class:`SourceFile` s."""
+"""Read sources (Python, JavaScript, TypeScript, Go, Java, Rust) from a file, a directory or a list of
+paths into :class:`SourceFile` s; the language is chosen by file extension."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any, Sequence, Union
 
 from ..exceptions import OptimizerError
 from ..limits import Budget
+from .languages import language_for_path, source_extensions
 from .model import OnParse, SourceFile, parse_source
 
 __all__ = ["load_sources", "path_items", "PathLike", "SKIP_DIRS"]
@@ -38,7 +40,9 @@ def _skip_dir(d: Path) -> bool:
 
 
 def _walk_py(root: Path) -> list[Path]:
-    """The ``.py`` files below ``root``, folder symlinks followed, each real folder walked once."""
+    """The source files below ``root`` (every extension :mod:`.languages` knows), folder symlinks followed,
+    each real folder walked once."""
+    suffixes = source_extensions()
     found: list[Path] = []
     walked: set[Path] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
@@ -49,7 +53,8 @@ def _walk_py(root: Path) -> list[Path]:
             continue
         walked.add(real)
         dirnames[:] = sorted(d for d in dirnames if not _skip_dir(here / d))
-        found.extend(here / f for f in sorted(filenames) if f.endswith(".py") and not f.startswith("."))
+        found.extend(here / f for f in sorted(filenames)
+                     if os.path.splitext(f)[1].lower() in suffixes and not f.startswith("."))
     return found
 
 
@@ -68,7 +73,9 @@ def _read(path: Path, shown: str, single: bool, warnings: list[str],
     if b"\x00" in data[:_SNIFF_BYTES]:
         return _refuse(f"{shown} is a binary file, not Python source", f"{shown}: binary file skipped",
                        single, warnings)
-    encoding = _declared_encoding(data)
+    spec = language_for_path(path)
+    # only Python declares its encoding in the file (PEP 263); the others are UTF-8, a BOM allowed
+    encoding = _declared_encoding(data) if spec is None or spec.name == "python" else "utf-8"
     try:
         text = data.decode(encoding)
         own: list[str] = []
@@ -184,7 +191,8 @@ def _named_files(p: Path, prefixed: bool, warnings: list[str]) -> list[tuple[Pat
         return [(p, (os.fspath(p),), True)]
     files = _walk_py(p)
     if not files:
-        warnings.append(f"{os.fspath(p)}: no Python files found in this directory")
+        warnings.append(f"{os.fspath(p)}: no Python files found in this directory "
+                        "(nor JavaScript, TypeScript, Go, Java or Rust)")
     folder = p.name or _real(p).name
     out: list[tuple[Path, tuple[str, ...], bool]] = []
     for f in files:

@@ -136,6 +136,9 @@ class SourceFile:
     _tree: Any = field(default=None, repr=False)
     _stmts: dict[str, list[Any]] = field(default_factory=dict, repr=False)
     _blocks: dict[str, tuple[Block, ...]] = field(default_factory=dict, repr=False)
+    language: str = "python"
+    """The language it was read as (``scaledown_core.code.languages``: python, javascript, typescript, tsx,
+    go, java, rust)."""
 
     def __post_init__(self) -> None:
         self.by_key: dict[str, CodeUnit] = {u.key: u for u in self.units}
@@ -210,7 +213,7 @@ def _parser() -> Any:
 
 # --------------------------------------------------------------------------- cache
 
-_cache: "OrderedDict[tuple[str | None, str], SourceFile]" = OrderedDict()
+_cache: "OrderedDict[tuple[str | None, ...], SourceFile]" = OrderedDict()
 _cache_lock = threading.Lock()
 
 
@@ -224,20 +227,25 @@ _BARE_CR = re.compile(r"\r(?!\n)")
 
 
 def parse_source(text: str, path: str | None = None, warnings: list[str] | None = None,
-                 on_parse: OnParse | None = None) -> SourceFile:
+                 on_parse: OnParse | None = None, language: str | None = None) -> SourceFile:
     """Parse ``text`` (the source of ``path``, if any) into a :class:`SourceFile`.
 
     Never fails on bad Python: tree-sitter recovers and units outside the broken region still count
     (``has_syntax_errors`` says so). Results are cached by path and content hash (bounded LRU).
     ``on_parse`` is called with the text and lines the file will have just before a parse (not on a
     cache hit), so that work needing only those can run in another thread meanwhile.
+    ``language`` (``"go"``, ``"ts"``, ...) overrides the one ``path``'s extension names; without either
+    the text is Python.
     """
     if not isinstance(text, str):
         raise TypeError(f"source text must be str, got {type(text).__name__}")
     if "\r" in text:  # Python ends lines at \r too (old Mac files); tree-sitter reads only \n and \r\n
         text = _BARE_CR.sub("\n", text)
     digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-    key = (path, digest)
+    spec = _language_of(path, language)
+    key: tuple[str | None, ...] = (path, digest)
+    if language is not None or spec is not None:
+        key += (spec.name if spec is not None else "python",)
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None:
@@ -246,15 +254,34 @@ def parse_source(text: str, path: str | None = None, warnings: list[str] | None 
         if warnings and not hit.warnings:
             hit.warnings = list(warnings)
         return hit
-    try:
-        sf = _Builder(text, path, digest, list(warnings or [])).build(on_parse)
-    except RecursionError:  # statements nested deeper than the walk's recursion can follow
-        sf = _Builder(text, path, digest, list(warnings or [])).build_unparsed()
+    if spec is not None:
+        from .polyglot import build_other
+
+        sf = build_other(text, path, digest, list(warnings or []), spec, on_parse)
+    else:
+        sf = _build_python(text, path, digest, warnings, on_parse)
     with _cache_lock:
         _cache[key] = sf
         _cache.move_to_end(key)
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
+    return sf
+
+
+def _language_of(path: str | None, language: str | None) -> "Any":
+    """The spec of a language other than Python that ``language`` or ``path`` names; None for Python."""
+    from .languages import get_language, language_for_path
+
+    spec = get_language(language) if language is not None else language_for_path(path)
+    return None if spec is None or spec.name == "python" else spec
+
+
+def _build_python(text: str, path: str | None, digest: str, warnings: list[str] | None,
+                  on_parse: OnParse | None) -> SourceFile:
+    try:
+        sf = _Builder(text, path, digest, list(warnings or [])).build(on_parse)
+    except RecursionError:  # statements nested deeper than the walk's recursion can follow
+        sf = _Builder(text, path, digest, list(warnings or [])).build_unparsed()
     return sf
 
 

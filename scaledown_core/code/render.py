@@ -5,18 +5,27 @@ from __future__ import annotations
 import re
 from typing import Iterable, Mapping, Sequence
 
+from .languages import EXTENSIONS, LANGUAGES
 from .model import Block, CodeUnit, SourceFile
 
-__all__ = ["ELISION", "FILE_HEADER", "unit_lines", "render", "shown_text", "split_rendered"]
+__all__ = ["ELISION", "FILE_HEADER", "elision_for", "unit_lines", "render", "shown_text", "split_rendered"]
 
 ELISION = "# ..."
-"""The comment line that stands for removed lines (indented like the first removed line)."""
+"""The comment line that stands for removed lines of Python (indented like the first removed line); other
+languages use their own line comment (:func:`elision_for`: ``// ...`` in Go, Java, JavaScript, Rust)."""
 FILE_HEADER = "# file: {path}"
 """The line that opens each file's section when the input has several files."""
 _HEADER_LINE = re.compile(r"(\S(?:.*\S)?)".join(map(re.escape, FILE_HEADER.split("{path}"))))
 # Only a header naming a Python file opens rendered text, so a file whose first comment merely reads
 # "# file: notes" stays one anonymous source.
-_SOURCE_SUFFIXES = (".py", ".pyi", ".pyw")
+_SOURCE_SUFFIXES = tuple(EXTENSIONS)
+
+
+def elision_for(sf: SourceFile) -> str:
+    """The elision marker in ``sf``'s language: ``# ...`` for Python, ``// ...`` for the C-like ones."""
+    if sf.language == "python":
+        return ELISION
+    return f"{LANGUAGES[sf.language].comment} ..."
 
 
 def unit_lines(unit: CodeUnit, blocks: Sequence[Block] | None = None) -> list[int]:
@@ -35,6 +44,7 @@ def _indent(line: str) -> str:
 
 def _render_file(sf: SourceFile, chosen: list[int], out: list[str]) -> None:
     lines = sf.lines
+    elision = elision_for(sf)
     prev = 0
     for n in chosen:
         if n < 1 or n > len(lines):
@@ -42,14 +52,14 @@ def _render_file(sf: SourceFile, chosen: list[int], out: list[str]) -> None:
         if n > prev + 1:
             hidden = next((g for g in range(prev + 1, n) if lines[g - 1].strip()), None)
             if hidden is not None:
-                out.append(_indent(lines[hidden - 1]) + ELISION)
+                out.append(_indent(lines[hidden - 1]) + elision)
             elif prev:  # only blank lines between two shown lines: keep the first
                 out.append(lines[prev])
         out.append(lines[n - 1])
         prev = n
     rest = next((line for line in lines[prev:] if line.strip()), None) if prev else None
     if rest is not None:
-        out.append(_indent(rest) + ELISION)
+        out.append(_indent(rest) + elision)
 
 
 def render(
@@ -89,7 +99,7 @@ def shown_text(sf: SourceFile, unit: CodeUnit, shown: Iterable[int]) -> str:
     def flush() -> None:
         gap = [g for g in hidden if sf.lines[g - 1].strip()]
         if gap:
-            out.append(_indent(sf.lines[gap[0] - 1]) + ELISION)
+            out.append(_indent(sf.lines[gap[0] - 1]) + elision_for(sf))
         elif hidden and out:  # only blank lines between two shown lines: keep one
             out.append("")
         hidden.clear()

@@ -261,7 +261,7 @@ def _repeated_sentences(seg: Segmentation, scores: list[float]) -> set[int]:
     return {i for i, u in enumerate(seg.units) if u.kind == "sentence" and i not in kept}
 
 
-_ELISION_LINES = frozenset({"# ...", "...", "…", "# …"})
+_ELISION_LINES = frozenset({"# ...", "...", "…", "# …", "// ..."})  # "// ...": code selected from a C-like language
 
 
 def _requirements(seg: Segmentation, i: int, titled: frozenset[int]) -> tuple[int, ...]:

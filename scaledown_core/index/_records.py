@@ -24,7 +24,7 @@ from ..code.model import Block, CodeUnit, SourceFile
 
 __all__ = ["RECORD_FORMAT", "FileResult", "index_file", "decode", "encode", "split_lines"]
 
-RECORD_FORMAT = 2
+RECORD_FORMAT = 3  # 3: the file's language is stored (a tree may mix languages)
 
 
 @dataclass
@@ -42,6 +42,8 @@ class FileResult:
     tokens: int = 0
     unsure: bool = False
     """The file changed while it was read, or cannot be read now: read it again at the next open."""
+    language: str = "python"
+    """The language the file was read as (``scaledown_core.code.languages``)."""
 
 
 # Lists of names are stored as one string joined by a newline (no term, call or name holds one): marshal
@@ -64,7 +66,7 @@ def encode(sf: SourceFile, line_tokens: list[int], whole: int) -> bytes:
     """The stored record of ``sf`` with its per-line and whole-text token counts."""
     blocks = tuple(tuple((b.start_line, b.end_line, b.context) for b in sf.blocks(u)) for u in sf.units)
     data = (RECORD_FORMAT, sf.path, sf.text, tuple(_unit_tuple(u) for u in sf.units), sf.imports,
-            sf.has_syntax_errors, sf.warnings, sf.digest, line_tokens, whole, blocks)
+            sf.has_syntax_errors, sf.warnings, sf.digest, line_tokens, whole, blocks, sf.language)
     return marshal.dumps(data)
 
 
@@ -80,10 +82,10 @@ def split_lines(text: str) -> list[str]:
 
 def decode(blob: bytes) -> tuple[SourceFile, list[int], int]:
     """The :class:`SourceFile` a record holds (its blocks filled in), its line token counts and total."""
-    (fmt, path, text, units, imports, has_errors, warnings, digest, line_tokens, whole,
-     blocks) = marshal.loads(blob)
-    if fmt != RECORD_FORMAT:
-        raise ValueError(f"record format {fmt}, expected {RECORD_FORMAT}")
+    data = marshal.loads(blob)
+    if data[0] != RECORD_FORMAT:
+        raise ValueError(f"record format {data[0]}, expected {RECORD_FORMAT}")
+    (_, path, text, units, imports, has_errors, warnings, digest, line_tokens, whole, blocks, language) = data
     lines = split_lines(text)
     made: list[CodeUnit] = []
     for (key, kind, name, qualname, start, end, regions, signature, docstring, parent, head, terms, calls,
@@ -95,7 +97,8 @@ def decode(blob: bytes) -> tuple[SourceFile, list[int], int]:
             calls=_split(calls), references=frozenset(_split(references)), is_import=is_import, bases=bases,
             guards=guards))
     unit_blocks = _StoredBlocks(zip([u.key for u in made], blocks))
-    sf = SourceFile(path, text, lines, made, imports, has_errors, list(warnings), digest, _blocks=unit_blocks)
+    sf = SourceFile(path, text, lines, made, imports, has_errors, list(warnings), digest, _blocks=unit_blocks,
+                    language=language)
     return sf, line_tokens, whole
 
 
@@ -155,4 +158,4 @@ def index_file(job: tuple[str, str, str]) -> FileResult:
         return FileResult(shown, size, mtime, digest, warnings, None, unsure=unsure)
     line_tokens, whole = get_counter(model).count_lines(sf.lines, sf.text)()
     return FileResult(shown, size, mtime, digest, warnings, encode(sf, line_tokens, whole),
-                      units=len(sf.units), tokens=whole, unsure=unsure)
+                      units=len(sf.units), tokens=whole, unsure=unsure, language=sf.language)

@@ -194,7 +194,7 @@ class Store:
     def update(self, results: list[FileResult], deleted: Iterable[str], touched: list[StoredFile]) -> None:
         """Write new and changed files, drop ``deleted`` ones and refresh the stat keys of ``touched``
         (files re-read whose content was unchanged), all in one transaction."""
-        rows = [(r.path, r.size, r.mtime_ns, r.raw_hash, "python", r.units, r.tokens, int(r.unsure),
+        rows = [(r.path, r.size, r.mtime_ns, r.raw_hash, r.language, r.units, r.tokens, int(r.unsure),
                  json.dumps(r.warnings), r.record) for r in results]
         self.conn.execute("BEGIN IMMEDIATE")
         try:

@@ -30,6 +30,15 @@ MIN_MESSAGE_CHARS = 12
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)(?:, in ([A-Za-z_<>][\w<>]*))?')
 _FILE_LINE = re.compile(r"([\w./\\-]+\.py)(?::|, line |#L| line )(\d+)")
+# Other languages' stack traces: the file:line of a frame, and the function each frame names.
+_OTHER_FILE_LINE = re.compile(r"([\w./\\@-]+\.(?:[cm]?jsx?|[cm]?tsx?|go|java|rs))(?::|, line |#L| line )(\d+)")
+_JAVA_AT = re.compile(r"\bat\s+(?:[\w$]+/)?((?:[\w$]+\.)*[\w$]+)\.([\w$<>]+)\([\w$]+\.(?:java|kt):\d+\)")
+_JS_AT = re.compile(r"\bat\s+(?:async\s+)?(?:new\s+)?([\w$.<>]+)(?:\s+\[as [\w$]+\])?\s+\("
+                    r"[^()\s]+\.[cm]?[jt]sx?:\d+(?::\d+)?\)")
+_GO_FUNC = re.compile(r"^\s*(?:[\w.\-]+/)*[\w\-]+\.(?:\(\*?(\w+)\)\.|(\w+)\.)?(\w+)\((?:0x[0-9a-f]+|\.\.\.|, |\{|\})*\)\s*$",
+                      re.M)
+_RUST_FRAME = re.compile(r"^\s*\d+:\s+(?:<[^>]*>::)?((?:[\w]+::)*[\w]+)(?:::h[0-9a-f]{16})?\s*$", re.M)
+_RUST_HASH = re.compile(r"h[0-9a-f]{16}")
 _FENCE = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.S)
 _BACKTICK = re.compile(r"`([^`\n]{1,200})`")
 _ERROR_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|Warning|Exit|Interrupt|Fault))(?::\s*(.*))?$")
@@ -175,6 +184,8 @@ def read_query(text: str) -> Evidence:
         ev.frames.append(Frame(m.group(1), int(m.group(2)), None, base + j))
         ev.paths.append(m.group(1))
 
+    _add_other_frames(ev, text)
+
     for snippet in code:
         for line in snippet.splitlines():
             stripped = line.strip()
@@ -206,6 +217,26 @@ def read_query(text: str) -> Evidence:
     ev.messages = list(dict.fromkeys(msg for msg in ev.messages if msg))
     ev.code_lines = list(dict.fromkeys(ev.code_lines))
     return ev
+
+
+def _add_other_frames(ev: Evidence, text: str) -> None:
+    """Frames of Java, JavaScript/TypeScript, Go and Rust traces: ``file:line`` references and the
+    functions the frames name (``at com.foo.Bar.baz(Bar.java:42)`` names ``Bar.baz``)."""
+    base = len(ev.frames)
+    for j, m in enumerate(_OTHER_FILE_LINE.finditer(text)):
+        ev.frames.append(Frame(m.group(1), int(m.group(2)), None, base + j))
+        ev.paths.append(m.group(1))
+    for m in _JAVA_AT.finditer(text):
+        _add_name(ev.names, ev.dotted, f"{m.group(1).split('.')[-1]}.{m.group(2)}", 1.0)
+    for m in _JS_AT.finditer(text):
+        _add_name(ev.names, ev.dotted, m.group(1).replace("<anonymous>", ""), 1.0)
+    for m in _GO_FUNC.finditer(text):
+        receiver = m.group(1) or m.group(2)
+        _add_name(ev.names, ev.dotted, f"{receiver}.{m.group(3)}" if receiver else m.group(3), 1.0)
+    for m in _RUST_FRAME.finditer(text):
+        parts = [p for p in m.group(1).split("::") if p != "closure" and not _RUST_HASH.fullmatch(p)]
+        if parts:
+            _add_name(ev.names, ev.dotted, ".".join(parts[-2:]), 1.0)
 
 
 def _add_data_model_names(ev: Evidence, code: list[str], prose: list[str]) -> None:

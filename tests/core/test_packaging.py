@@ -14,7 +14,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-EXTRAS = {"haste", "semantic", "langchain", "llamaindex", "server", "mcp", "ray", "all"}
+EXTRAS = {"haste", "code", "semantic", "langchain", "llamaindex", "server", "mcp", "ray", "all"}
 UNRELATED_REGISTRY_RELEASE = (0, 1, 4)  # the newest release of another project named "scaledown" on PyPI
 
 

@@ -191,6 +191,10 @@ def _is_code(doc: Document) -> bool:
     if isinstance(source, str) and source.endswith(PYTHON_SUFFIXES):
         return True
     from scaledown_core.code import parse_source
+    from scaledown_core.code.languages import language_for_path
+
+    if isinstance(source, str) and language_for_path(source) is not None:  # .go, .java, .rs, .js, .ts: by extension
+        return True
 
     parsed = parse_source(doc.page_content)
     return not parsed.has_syntax_errors and any(u.kind in CODE_UNIT_KINDS for u in parsed.units)

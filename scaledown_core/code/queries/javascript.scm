@@ -1,0 +1,24 @@
+; Definitions: @definition.<kind> is the unit's node, @name its name (kinds: function, class, method).
+(function_declaration name: (identifier) @name) @definition.function
+(generator_function_declaration name: (identifier) @name) @definition.function
+(class_declaration name: (_) @name) @definition.class
+(method_definition name: (_) @name) @definition.method
+; const f = () => {...}; const f = function () {...}
+(variable_declarator
+  name: (identifier) @name
+  value: [(arrow_function) (function_expression) (generator_function)]) @definition.function
+; app.render = function () {...}; proto.weekYear = function () {...}
+(assignment_expression
+  left: [(member_expression) (identifier)] @name
+  right: [(arrow_function) (function_expression) (generator_function)]) @definition.function
+
+; Calls: the callee expression of every call and constructor.
+(call_expression function: (_) @callee)
+(new_expression constructor: (_) @callee)
+
+; Imports: ES modules and CommonJS require.
+(import_statement) @import
+(lexical_declaration
+  (variable_declarator value: (call_expression function: (identifier) @_req (#eq? @_req "require")))) @import
+(variable_declaration
+  (variable_declarator value: (call_expression function: (identifier) @_req (#eq? @_req "require")))) @import
