@@ -301,3 +301,28 @@ def test_an_edited_large_tree_does_not_pile_up_in_memory(tmp_path: Path, monkeyp
         result = optimizer.optimize(query="f0", file_path=str(root), max_tokens=50)
         assert f"return x - {edit}" in result.content
     assert len(units._index_cache) == 2  # 100 units each: two fit in 250
+
+
+def test_a_tree_that_mixes_languages_reads_the_same_through_the_index(tmp_path: Path) -> None:
+    """Each file keeps its language in the index: the output (comment markers, units) is what a direct
+    read gives."""
+    from scaledown_core.optimizer import HasteOptimizer
+
+    tree = tmp_path / "mixed"
+    (tree / "svc").mkdir(parents=True)
+    (tree / "svc" / "retry.py").write_text("def backoff(attempt):\n    return min(30, 2 ** attempt)\n")
+    (tree / "svc" / "client.go").write_text(
+        "package svc\n\nfunc Backoff(attempt int) int {\n\tif attempt > 5 {\n\t\treturn 30\n\t}\n"
+        "\treturn 1 << attempt\n}\n\nfunc Unrelated() string {\n\treturn \"x\"\n}\n")
+    (tree / "svc" / "ui.js").write_text("export function renderBackoff(n) {\n  return `retry in ${n}s`;\n}\n")
+    query = "Backoff grows past 30 seconds after attempt 5"
+    direct = HasteOptimizer(use_index=False).optimize(query=query, file_path=str(tree), max_tokens=120)
+    indexed = HasteOptimizer(index_dir=str(tmp_path / "index")).optimize(query=query, file_path=str(tree),
+                                                                        max_tokens=120)
+    again = HasteOptimizer(index_dir=str(tmp_path / "index")).optimize(query=query, file_path=str(tree),
+                                                                      max_tokens=120)
+    assert indexed.content == direct.content == again.content
+    assert [(s.path, s.name) for s in indexed.spans] == [(s.path, s.name) for s in direct.spans]
+    assert "func Backoff(attempt int) int {" in indexed.content
+    stats = build_index(tree, cache_dir=tmp_path / "index")
+    assert (stats.files, stats.unchanged) == (3, 3)
