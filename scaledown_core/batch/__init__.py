@@ -2,7 +2,7 @@
 
 ::
 
-    from scaledown_core.batch import compress_file, select_file
+    from scaledown_core.batch import compress_file, index_roots, select_file
 
     summary = compress_file("contexts.jsonl", "compressed.parquet", engine="ray", workers=8)
     print(summary.records_per_s, summary.failed)
@@ -19,18 +19,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._records import COMPRESS_FIELDS, SELECT_FIELDS, default_compressor, select_repository
-from ._run import ENGINES, BatchSummary, RecordFailedError, compress_file, select_file
+from ._records import COMPRESS_FIELDS, INDEX_FIELDS, SELECT_FIELDS, default_compressor, index_repository, select_repository
+from ._run import ENGINES, BatchSummary, RecordFailedError, compress_file, index_roots, select_file
 
 __all__ = [
     "BatchSummary",
     "COMPRESS_FIELDS",
     "ENGINES",
+    "INDEX_FIELDS",
     "RecordFailedError",
     "SELECT_FIELDS",
     "compress_dataset",
     "compress_file",
     "default_compressor",
+    "index_repository",
+    "index_roots",
     "select_file",
     "select_repository",
 ]

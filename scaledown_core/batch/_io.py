@@ -109,6 +109,8 @@ _ARROW_TYPES = {
     "index": "int64", "id": "string", "content": "string", "root": "string", "original_tokens": "int64",
     "compressed_tokens": "int64", "optimized_tokens": "int64", "rate": "float64", "latency_ms": "float64",
     "warnings": "list<string>", "spans": "list<string>", "error": "string",
+    "files": "int64", "units": "int64", "tokens": "int64", "new": "int64", "changed": "int64", "deleted": "int64",
+    "unchanged": "int64", "skipped": "int64", "index_path": "string", "seconds": "float64",
 }
 
 

@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ..exceptions import MissingDependencyError
-from ._records import COMPRESS_FIELDS, CompressWorker, SelectWorker, Task, type_error
+from ._records import COMPRESS_FIELDS, CompressWorker, Task, type_error
 
-__all__ = ["ray_module", "ray_session", "compress_dataset", "compress_tasks_ray", "select_tasks_ray",
+__all__ = ["ray_module", "ray_session", "compress_dataset", "compress_tasks_ray", "repository_tasks_ray",
            "RESULT_COLUMNS", "RAY_MAX_RETRIES"]
 
 RAY_MAX_RETRIES = 4  # runs of a select task whose worker died; a repository that kills every attempt ends the job
@@ -154,17 +154,17 @@ def _arrow_row(task: Task) -> dict[str, Any]:
             "prompt": task.query if error is None else None, "read_error": error}
 
 
-def _select_remote(tasks: Sequence[Task], max_tokens: int | None, target_model: str) -> list[dict[str, Any]]:
-    return SelectWorker(max_tokens, target_model).run(tasks)
+def _repository_remote(tasks: Sequence[Task], worker: Callable[[], Any]) -> list[dict[str, Any]]:
+    return worker().run(tasks)
 
 
-def select_tasks_ray(tasks: Iterable[Task], max_tokens: int | None, target_model: str,
-                     workers: int | None) -> Iterator[dict[str, Any]]:
-    """Result rows of ``tasks``, one Ray task per repository, in input order."""
+def repository_tasks_ray(tasks: Iterable[Task], worker: Callable[[], Any],
+                         workers: int | None) -> Iterator[dict[str, Any]]:
+    """Result rows of ``tasks``, one Ray task per repository (``worker()`` runs it), in input order."""
     ray = ray_module()
     if workers is None:
         workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
-    remote = ray.remote(num_cpus=1, max_retries=RAY_MAX_RETRIES)(_select_remote)
+    remote = ray.remote(num_cpus=1, max_retries=RAY_MAX_RETRIES)(_repository_remote)
     in_flight: deque[Any] = deque()
     source = iter(tasks)
     while True:
@@ -172,7 +172,7 @@ def select_tasks_ray(tasks: Iterable[Task], max_tokens: int | None, target_model
             task = next(source, None)
             if task is None:
                 break
-            in_flight.append(remote.remote([task], max_tokens, target_model))
+            in_flight.append(remote.remote([task], worker))
         if not in_flight:
             return
         yield from ray.get(in_flight.popleft())

@@ -12,6 +12,7 @@ from typing import Any, Callable, Sequence
 
 __all__ = [
     "COMPRESS_FIELDS",
+    "INDEX_FIELDS",
     "SELECT_FIELDS",
     "Task",
     "CompressWorker",
@@ -19,6 +20,8 @@ __all__ = [
     "default_compressor",
     "select_repository",
     "SelectWorker",
+    "index_repository",
+    "IndexWorker",
     "error_text",
     "type_error",
 ]
@@ -28,6 +31,9 @@ COMPRESS_FIELDS = ("index", "id", "content", "original_tokens", "compressed_toke
                    "warnings", "error")
 SELECT_FIELDS = ("index", "id", "root", "content", "original_tokens", "optimized_tokens", "spans", "latency_ms",
                  "warnings", "error")
+
+INDEX_FIELDS = ("index", "id", "root", "files", "units", "tokens", "new", "changed", "deleted", "unchanged",
+                "skipped", "index_path", "seconds", "warnings", "error")
 
 
 @dataclass(frozen=True)
@@ -167,3 +173,40 @@ class SelectWorker:
         if task.error is not None:
             return _failed(task.error, SELECT_FIELDS)
         return select_repository(task.text, task.query, max_tokens=self.max_tokens, optimizer=self.optimizer)
+
+
+def index_repository(root: Any, *, cache_dir: str | None = None, target_model: str = "gpt-4o") -> dict[str, Any]:
+    """The result columns of one repository's persistent index, built or brought up to date.
+
+    The one per-repository task of ``scaledown batch index``: parsing runs in this process (the batch
+    spreads repositories over the workers); a failure is returned in ``error``.
+    """
+    error = type_error("root", root)
+    if error is not None:
+        return _failed(error, INDEX_FIELDS)
+    try:
+        from ..index import build_index
+
+        stats = build_index(root, cache_dir=cache_dir, target_model=target_model, workers=1)
+    except Exception as exc:  # a repository's failure is written with it, not raised
+        row = _failed(error_text(exc), INDEX_FIELDS)
+        row["root"] = root
+        return row
+    return {"root": root, "files": stats.files, "units": stats.units, "tokens": stats.tokens, "new": stats.new,
+            "changed": stats.changed, "deleted": stats.deleted, "unchanged": stats.unchanged,
+            "skipped": stats.skipped, "index_path": stats.index_path, "seconds": stats.seconds,
+            "warnings": [str(w) for w in stats.warnings], "error": None}
+
+
+class IndexWorker:
+    """Builds or updates the index of each task's repository under one cache folder."""
+
+    def __init__(self, cache_dir: str | None, target_model: str) -> None:
+        self.cache_dir = cache_dir
+        self.target_model = target_model
+
+    def run(self, tasks: Sequence[Task]) -> list[dict[str, Any]]:
+        """Result rows (with ``index``) of ``tasks``, in their order."""
+        return [{"index": t.index, **(_failed(t.error, INDEX_FIELDS) if t.error is not None else
+                                      index_repository(t.text, cache_dir=self.cache_dir,
+                                                       target_model=self.target_model))} for t in tasks]

@@ -12,9 +12,19 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ..exceptions import BatchError, ScaleDownError
 from ._io import ResultWriter, file_format, read_tasks
-from ._records import COMPRESS_FIELDS, SELECT_FIELDS, CompressWorker, SelectWorker, Task, default_compressor
+from ._records import (
+    COMPRESS_FIELDS,
+    INDEX_FIELDS,
+    SELECT_FIELDS,
+    CompressWorker,
+    IndexWorker,
+    SelectWorker,
+    Task,
+    default_compressor,
+)
 
-__all__ = ["BatchSummary", "RecordFailedError", "compress_file", "select_file", "ENGINES", "DEFAULT_BATCH_SIZE"]
+__all__ = ["BatchSummary", "RecordFailedError", "compress_file", "index_roots", "select_file", "ENGINES",
+           "DEFAULT_BATCH_SIZE"]
 
 ENGINES = ("local", "ray")
 DEFAULT_BATCH_SIZE = 32  # records per chunk or Ray batch: ~0.3-1 s of work, so retries and ordering stay cheap
@@ -206,15 +216,35 @@ def select_file(input: str | os.PathLike[str], output: str | os.PathLike[str], *
     ``warnings`` and ``error``, as :func:`compress_file` does.
     """
     items = read_tasks(input, text_field=root_field, query_field=query_field, id_field=id_field)
-
-    def ray_rows(tasks: list[Task], used: int | None) -> Iterator[dict[str, Any]]:
-        from ._ray import select_tasks_ray
-
-        return select_tasks_ray(tasks, max_tokens, target_model, used)
-
+    worker = functools.partial(SelectWorker, max_tokens, target_model)
     return _run(output, SELECT_FIELDS, items, engine, workers, address, 1, strict, progress,
-                count_records(input), ("original_tokens", "optimized_tokens"),
-                functools.partial(SelectWorker, max_tokens, target_model), ray_rows)
+                count_records(input), ("original_tokens", "optimized_tokens"), worker, _per_repository(worker))
+
+
+def index_roots(roots: Sequence[str | os.PathLike[str]], output: str | os.PathLike[str], *, engine: str = "local",
+                address: str | None = None, workers: int | None = None, cache_dir: str | os.PathLike[str] | None = None,
+                target_model: str = "gpt-4o", strict: bool = False, progress: Progress | None = None) -> BatchSummary:
+    """Build or update the persistent index (:mod:`scaledown_core.index`) of every repository in ``roots``,
+    one task per repository, under ``cache_dir`` (default ``$SCALEDOWN_CACHE_DIR/index``; on a cluster,
+    a folder every node can write). One row per root, in order, with the index's figures (files,
+    units, tokens, new / changed / deleted / unchanged files), ``warnings`` and ``error``, as
+    :func:`select_file` writes them; ``id`` is the root as given."""
+    if isinstance(roots, (str, bytes, os.PathLike)) or not roots:
+        raise ValueError("roots must be a non-empty list of folders")
+    items = ((os.fspath(root), Task(i, os.fspath(root), None)) for i, root in enumerate(roots))
+    worker = functools.partial(IndexWorker, os.fspath(cache_dir) if cache_dir is not None else None, target_model)
+    return _run(output, INDEX_FIELDS, items, engine, workers, address, 1, strict, progress, len(roots),
+                ("tokens", "tokens"), worker, _per_repository(worker))
+
+
+def _per_repository(worker: Callable[[], Any]) -> Callable[[list[Task], int | None], Iterator[dict[str, Any]]]:
+    """The Ray engine's rows for per-repository work: one Ray task per repository."""
+    def ray_rows(tasks: list[Task], used: int | None) -> Iterator[dict[str, Any]]:
+        from ._ray import repository_tasks_ray
+
+        return repository_tasks_ray(tasks, worker, used)
+
+    return ray_rows
 
 
 def summary_json(summary: BatchSummary) -> str:

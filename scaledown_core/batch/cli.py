@@ -1,4 +1,4 @@
-"""``scaledown batch compress|select``: the command-line shell over :mod:`scaledown_core.batch`."""
+"""``scaledown batch compress|select|index``: the command-line shell over :mod:`scaledown_core.batch`."""
 
 from __future__ import annotations
 
@@ -17,10 +17,13 @@ examples:
   scaledown batch compress contexts.jsonl compressed.jsonl --rate 0.25
   scaledown batch compress chats.parquet out.parquet -p "What did the user ask for?" --engine ray --address auto
   scaledown batch select repos.jsonl selections.jsonl --budget 2000 --workers 4
+  scaledown batch index ~/src/api ~/src/web ~/src/billing --cache-dir /shared/scaledown-index
 
 compress: each input record holds a context and a prompt (or give one --prompt for all) and
 optionally an id; select: each record holds a repository root and a query. Input and output are
-JSONL (.jsonl) or Parquet (.parquet). One row is written per record, in input order, with its id,
+JSONL (.jsonl) or Parquet (.parquet); index: the repositories are named on the command line and one
+row per repository (its index's figures) goes to --output, or to stdout as JSON lines. One row is
+written per record, in input order, with its id,
 the result, token figures, warnings and error; a failed record is written with its error (exit 0)
 unless --strict. --engine local (default) runs a process pool; --engine ray needs the ray extra.
 """
@@ -53,10 +56,24 @@ def add_batch_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> 
     select.add_argument("--query-field", default="query", metavar="NAME", help="default: query")
     select.set_defaults(handler=_cmd_select)
 
+    index = sub.add_parser("index", help="build or update the persistent index of every repository named",
+                           epilog=BATCH_EPILOG, formatter_class=formatter)
+    index.add_argument("roots", metavar="ROOT", nargs="+", help="repository folders")
+    index.add_argument("-o", "--output", metavar="OUT", help="rows as .jsonl or .parquet (default: JSON lines on stdout)")
+    index.add_argument("--cache-dir", metavar="DIR",
+                       help="where the indexes are written (default: $SCALEDOWN_CACHE_DIR/index or the user cache)")
+    _engine_options(index)
+    index.set_defaults(handler=_cmd_index)
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", metavar="IN", help="input records: .jsonl or .parquet")
     parser.add_argument("output", metavar="OUT", help="output file: .jsonl or .parquet (written when complete)")
+    _engine_options(parser)
+    parser.add_argument("--id-field", default="id", metavar="NAME", help="default: id (else the record's position)")
+
+
+def _engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=("local", "ray"), default="local",
                         help="local: a process pool (default); ray: Ray Data on a Ray cluster")
     parser.add_argument("--address", metavar="ADDR",
@@ -64,7 +81,6 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=_positive, metavar="N",
                         help="processes or Ray actors (default: the CPUs of this machine or cluster)")
     parser.add_argument("--model", default="gpt-4o", help="target model whose tokenizer counts tokens")
-    parser.add_argument("--id-field", default="id", metavar="NAME", help="default: id (else the record's position)")
     parser.add_argument("--strict", action="store_true", help="stop at the first failed record and write nothing")
     parser.add_argument("--json", action="store_true", help="print the run's summary as JSON on stdout")
 
@@ -118,6 +134,25 @@ def _cmd_select(args: argparse.Namespace) -> int:
                               root_field=args.root_field, query_field=args.query_field, id_field=args.id_field,
                               strict=args.strict, progress=progress)
     return _report(summary, args, "selected")
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from . import index_roots
+
+    _check_engine(args)
+    with tempfile.TemporaryDirectory() as scratch:
+        output = args.output or str(Path(scratch) / "index.jsonl")
+        with _bar("indexing") as progress, _quiet_ray(args.engine):
+            summary = index_roots(args.roots, output, engine=args.engine, address=args.address, workers=args.workers,
+                                  cache_dir=args.cache_dir, target_model=args.model, strict=args.strict,
+                                  progress=progress)
+        if args.output is None:
+            sys.stdout.write(Path(output).read_text(encoding="utf-8"))
+            summary.output = "stdout"
+    return _report(summary, args, "indexed")
 
 
 def _report(summary: Any, args: argparse.Namespace, verb: str) -> int:

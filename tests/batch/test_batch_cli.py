@@ -78,3 +78,18 @@ def test_progress_bar_draws_on_a_terminal_only() -> None:
     assert "10/10 records" in text and text.endswith("\r\033[K")
     with _bar("compressing", io.StringIO()) as progress:
         assert progress is None
+
+
+def test_index_prints_one_json_line_per_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCALEDOWN_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "a.py").write_text("def a():\n    return 1\n")
+    code = main(["batch", "index", str(root), str(tmp_path / "gone"), "--workers", "1"])
+    out, err = capsys.readouterr()
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [r["root"] for r in rows] == [str(root), str(tmp_path / "gone")]
+    assert (rows[0]["files"], rows[0]["error"]) == (1, None) and rows[1]["error"].startswith("OptimizerError")
+    assert err.startswith("scaledown: 2 records -> stdout, 1 failed") and "indexed" in err
+    assert Path(rows[0]["index_path"]).is_relative_to(tmp_path / "cache")

@@ -177,3 +177,26 @@ def test_a_line_that_is_not_utf8_is_a_failed_record(tmp_path: Path, records: lis
     rows = read_jsonl(tmp_path / "out.jsonl")
     assert rows[0]["error"] is None
     assert rows[1]["error"] == "ValueError: line 2 is not valid UTF-8 (first bad byte at offset 16)"
+
+
+def test_index_one_task_per_repository_then_an_update(tmp_path: Path) -> None:
+    from scaledown_core.batch import index_roots
+
+    roots = []
+    for name, files in (("billing", 3), ("shipping", 2)):
+        root = tmp_path / name
+        root.mkdir()
+        for i in range(files):
+            (root / f"m{i}.py").write_text(f"def {name}_{i}(x):\n    return x + {i}\n")
+        roots.append(str(root))
+    cache = tmp_path / "index"
+    first = index_roots(roots, tmp_path / "first.jsonl", workers=2, cache_dir=cache)
+    rows = read_jsonl(tmp_path / "first.jsonl")
+    assert [(r["id"], r["files"], r["new"], r["unchanged"]) for r in rows] == [(roots[0], 3, 3, 0), (roots[1], 2, 2, 0)]
+    assert all(Path(r["index_path"]).parent == cache for r in rows) and first.failed == 0
+    (Path(roots[1]) / "m0.py").write_text("def shipping_0(x):\n    return x * 2\n")
+    index_roots(roots, tmp_path / "again.jsonl", workers=2, cache_dir=cache)
+    again = read_jsonl(tmp_path / "again.jsonl")
+    assert [(r["new"], r["changed"], r["unchanged"]) for r in again] == [(0, 0, 3), (0, 1, 1)]
+    with pytest.raises(ValueError, match="non-empty list"):
+        index_roots([], tmp_path / "none.jsonl")

@@ -120,3 +120,23 @@ def test_cli_ray_engine(tmp_path: Path, records: list[dict[str, Any]], expected:
 
     assert [r["content"] for r in pq.read_table(tmp_path / "out.parquet").to_pylist()] == \
         [e.content for e in expected[:6]]
+
+
+def test_index_runs_one_ray_task_per_repository(tmp_path: Path) -> None:
+    from scaledown_core.batch import index_roots
+    from scaledown_core.index import load_tree
+
+    roots = []
+    for name in ("api", "web"):
+        root = tmp_path / name
+        root.mkdir()
+        (root / "m.py").write_text(f"def {name}_handler(request):\n    return request\n")
+        roots.append(str(root))
+    cache = tmp_path / "shared-index"
+    summary = index_roots([*roots, str(tmp_path / "missing")], tmp_path / "idx.jsonl", engine="ray", workers=2,
+                          cache_dir=cache)
+    rows = read_jsonl(tmp_path / "idx.jsonl")
+    assert [(r["id"], r["files"], r["new"]) for r in rows[:2]] == [(roots[0], 1, 1), (roots[1], 1, 1)]
+    assert rows[2]["error"].startswith("OptimizerError: ") and (summary.records, summary.failed) == (3, 1)
+    files, _ = load_tree(roots[1], cache_dir=cache)  # written where the caller said, readable by anyone
+    assert files[0].units[0].name == "web_handler"
