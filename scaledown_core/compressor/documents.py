@@ -43,6 +43,8 @@ __all__ = [
     "build_documents_payload",
     "parse_documents_response",
     "documents_response_body",
+    "empty_result",
+    "from_singles",
 ]
 
 DOCUMENTS_ENDPOINT = "/compress/documents/"
@@ -51,9 +53,9 @@ SEPARATOR = "\n\n"  # between documents in the joined text: a paragraph break, n
 # saves a few tokens and risks leaving its answer behind ("refund ... within 30 days" without "30
 # days"), so it is one unit, kept or dropped whole. About two average English sentences.
 SMALL_DOCUMENT_TOKENS = 32
-# rate="auto": a document whose best unit scores at least this share of the best document's is
-# relevant and is kept whole while the auto budget holds it; the engine's unit-level threshold
-# (``AUTO_RELEVANCE``) decides which units of the others are kept.
+# rate="auto": a document whose best unit scores under the engine's ``AUTO_RELEVANCE`` share of the
+# best document's is clearly irrelevant and dropped; one scoring at least this share is kept whole
+# while the auto budget holds it (best first); the packer picks the sentences of the others.
 WHOLE_DOCUMENT_RELEVANCE = 0.8
 # A unit of a document kept whole outranks every other unit in the packer (the engine's scores are
 # on a 0..~13 scale with preserve_words).
@@ -267,8 +269,8 @@ def _members(texts: list[str], notes: list[list[str]]) -> list[int]:
 def _select(engine: "LocalCompressor", joined: _Joined, prompt: str, rate: Any, max_tokens: int | None,
             n_total: int, warnings: list[str]) -> tuple[list[int], float, int, dict[int, float], _Joined]:
     """The kept units of the joined set, the rate aimed at, the budget, each document's relevance."""
-    from .local import (PIECE_MIN_CHARS, PIECE_SHARE, TITLES_MIN_RATE, _alias_title, _build_query,
-                        _preserved_units)
+    from .local import (AUTO_RELEVANCE, PIECE_MIN_CHARS, PIECE_SHARE, TITLES_MIN_RATE, _alias_title,
+                        _build_query, _preserved_units)
 
     seg = joined.seg
     if not seg.units:
@@ -286,14 +288,17 @@ def _select(engine: "LocalCompressor", joined: _Joined, prompt: str, rate: Any, 
         budget = max(budget, measure([top, *_needs(seg, top)]))
     if max_tokens is not None:
         budget = min(budget, max_tokens)
+    skip: frozenset[int] = frozenset()
     if rate == "auto":
         scores = _auto_whole(joined, scores, relevance, budget, measure)
-    if measure(list(range(len(seg.units)))) <= budget:
-        return list(range(len(seg.units))), chosen_rate, budget, relevance, joined
+        skip = frozenset(i for i in range(len(seg.units)) if relevance[joined.doc_of(i)] < AUTO_RELEVANCE)
+    everything = [i for i in range(len(seg.units)) if i not in skip]
+    if measure(everything) <= budget:
+        return everything, chosen_rate, budget, relevance, joined
     # a tight budget shows sentences, not titles, whether a rate or max_tokens made it tight
     effective = budget / n_total if n_total else 1.0
     titles = frozenset(range(len(seg.blocks))) if effective > TITLES_MIN_RATE else _alias_title(seg, scores, costs)
-    kept = engine._select(seg, scores, costs, budget, titles=titles, measure=measure)
+    kept = engine._select(seg, scores, costs, budget, titles=titles, measure=measure, skip=skip)
     if budget > 0 and top not in kept:
         kept = engine._best_unit_alone(seg, scores, costs, budget, titles, top, kept, warnings, measure)
     if budget > 0 and top not in kept and (not kept or costs[top] > budget):
@@ -324,8 +329,9 @@ def _relevance(joined: _Joined, scores: list[float]) -> dict[int, float]:
 
 def _auto_whole(joined: _Joined, scores: list[float], relevance: dict[int, float], budget: int,
                 measure: _SetMeasure) -> list[float]:
-    """``scores`` with the units of the relevant documents lifted above all others, best document
-    first, while their whole texts fit ``budget`` together: they are then kept whole."""
+    """``scores`` with the units of the relevant documents (``WHOLE_DOCUMENT_RELEVANCE``) lifted above
+    all others, best document first, while their whole texts fit ``budget`` together: they are then
+    kept whole."""
     units = joined.units_by_doc()
     lifted = list(scores)
     used = 0
@@ -408,3 +414,32 @@ def parse_documents_response(body: Any, n: int, *, status: int = 200, elapsed_ms
         rate=float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else None,
         extra={"engine": "api", "round_trip_ms": elapsed_ms, "budget_tokens": meta.get("budget_tokens"),
                "warnings": list(meta.get("warnings") or [])}))
+
+
+def empty_result(model_used: str) -> CompressedDocuments:
+    """The result of an empty set: no documents, no work."""
+    return CompressedDocuments([], CompressionMetrics(0, 0, 0.0, model_used, extra={"warnings": []}))
+
+
+ONE_BY_ONE = ("the server has no /compress/documents/ route: this document was compressed on its own, "
+              "with a share of the budget by size, not jointly with the set")
+
+
+def from_singles(texts: Sequence[str], singles: Sequence[Any], ids: Sequence[str | None],
+                 scores: Sequence[float | None], ceilings: Sequence[int | None]) -> CompressedDocuments:
+    """A set's result from one ``CompressedPrompt`` per document (None: blank, or no share of the budget)."""
+    docs = []
+    for i, (text, single) in enumerate(zip(texts, singles)):
+        if single is None:
+            why = "the document is empty or blank: nothing to keep" if not text.strip() else \
+                "the shared budget left no room for this document"
+            docs.append(DocumentCompression(i, "", 0, 0, ids[i], 0.0, scores[i], False, [why]))
+            continue
+        m = single.metrics
+        docs.append(DocumentCompression(i, single.content, m.original_prompt_tokens, m.compressed_prompt_tokens,
+                                        ids[i], 0.0, scores[i], False,
+                                        [ONE_BY_ONE, *(m.extra.get("warnings") or [])]))
+    return CompressedDocuments(docs, CompressionMetrics(
+        sum(d.original_tokens for d in docs), sum(d.compressed_tokens for d in docs),
+        sum(s.metrics.latency_ms for s in singles if s is not None), "api",
+        extra={"engine": "api", "warnings": [ONE_BY_ONE]}))

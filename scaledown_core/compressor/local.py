@@ -785,15 +785,17 @@ class LocalCompressor:
         return lambda keys: self.counter.count(seg.render(keys, self.elision_marker))
 
     def _select(self, seg: Segmentation, scores: list[float], costs: list[int], budget: int,
-                titles: frozenset[int], alone: int | None = None, measure: Measure | None = None) -> list[int]:
+                titles: frozenset[int], alone: int | None = None, measure: Measure | None = None,
+                skip: frozenset[int] = frozenset()) -> list[int]:
         """The units to keep; ``alone``: a unit selected without what it is otherwise shown with;
-        ``measure``: how a selection is counted (default: ``seg`` rendered as one text)."""
+        ``measure``: how a selection is counted (default: ``seg`` rendered as one text); ``skip``:
+        units that are no candidates (not even to fill what is left over)."""
         # estimates are bare unit tokens; separators and markers are paid for by the exact measure
         sep_cost = 0
         candidates = []
         repeats = _repeated_sentences(seg, scores)
         for i, u in enumerate(seg.units):
-            if i in repeats:
+            if i in repeats or i in skip:
                 continue
             requires = () if i == alone else _requirements(seg, i, titles)
             header = seg.blocks[u.block].header
