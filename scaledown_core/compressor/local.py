@@ -620,7 +620,9 @@ class LocalCompressor:
                                   rate: str | float | None = None, ids: Sequence[str | int | None] | None = None,
                                   scores: Sequence[float | None] | None = None) -> CompressedDocuments:
         """``compress_documents`` in a worker thread: the event loop stays free."""
-        return await asyncio.to_thread(self.compress_documents, texts, prompt, max_tokens, rate=rate, ids=ids,
+        from .documents import compress_documents
+
+        return await asyncio.to_thread(compress_documents, self, texts, prompt, max_tokens, rate=rate, ids=ids,
                                        scores=scores)
 
     # ------------------------------------------------------------------ engine
