@@ -234,3 +234,11 @@ def test_a_server_without_the_route_gets_one_request_per_document(fault_server: 
 def test_a_malformed_answer_is_an_error(body: Any) -> None:
     with pytest.raises(MalformedResponseError):
         parse_documents_response(copy.deepcopy(body), 2, elapsed_ms=1.0)
+
+
+def test_a_json_document_stays_valid_json() -> None:
+    data = json.dumps({f"key{i}": f"value number {i} for the record" for i in range(40)}, indent=2)
+    result = LocalCompressor().compress_documents(["Intro\nThe keys hold values.", data, "Bread is baked."],
+                                                  'What is the value of "key17"?', max_tokens=40)
+    assert json.loads(result[1].content)["key17"] == "value number 17 for the record"
+    assert sum(d.compressed_tokens for d in result) <= 40

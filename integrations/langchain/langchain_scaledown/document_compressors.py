@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 """A ``source`` with one of these suffixes is Python code."""
+_DEFINITION = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+\w", re.M)
 WARNINGS = "scaledown_warnings"
 """Metadata key, present only when something degraded (a blank or repeated document, a cut sentence)."""
 CODE_UNIT_KINDS = frozenset({"function", "class", "method"})
@@ -235,6 +237,8 @@ def _is_code(doc: Document) -> bool:
     source = doc.metadata.get("source")
     if isinstance(source, str) and source.endswith(PYTHON_SUFFIXES):
         return True
+    if not _DEFINITION.search(doc.page_content):  # no def or class line: not worth a parse
+        return False
     from scaledown_core.code import parse_source
 
     parsed = parse_source(doc.page_content)

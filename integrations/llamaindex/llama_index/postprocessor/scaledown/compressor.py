@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any, List, Optional, Sequence, Union
 
 from llama_index.core.bridge.pydantic import Field, field_validator, model_validator
@@ -19,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 CODE_UNIT_KINDS = frozenset({"function", "class", "method"})
+_DEFINITION = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+\w", re.M)
 RELEVANCE = "relevance"
 """Metadata key: the node's best sentence against the best node's (0..1), hidden from the LLM."""
 
@@ -194,6 +196,8 @@ def _is_code(nws: NodeWithScore, text: str) -> bool:
     path = meta.get("file_path") or meta.get("source")
     if isinstance(path, str) and path.endswith(PYTHON_SUFFIXES):
         return True
+    if not _DEFINITION.search(text):  # no def or class line: not worth a parse
+        return False
     from scaledown_core.code import parse_source
 
     parsed = parse_source(text)
