@@ -135,5 +135,6 @@ def codesearch_items(data_dir: Path, quick: int | None) -> tuple[list[dict[str, 
 def suite_fixtures(data_dir: Path, suite: str) -> list[Path]:
     names = {"selection": ["selection"], "repo": ["selection", "manifests", "blobs"],
              "codesearch": ["codesearch"], "compression": list(COMPRESSION_TASKS),
-             "selection-multilang": ["multilang", "multilang_ts_proxy"]}[suite]
+             "selection-multilang": ["multilang", "multilang_ts_proxy"],
+             "rag": list(COMPRESSION_TASKS)}[suite]
     return [fixture(data_dir, n) for n in names]

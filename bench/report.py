@@ -370,9 +370,23 @@ def scale_section(results: Path) -> str:
     return SCALE_TEXT + head + table + "\n"
 
 
+def rag_section_of(results: Path, plots: Path, out: Path) -> str:
+    """The ``rag`` suite's section (table per dataset and plot), from its own module."""
+    from bench.rag import rag_plot, rag_section
+
+    scores = load_scores(results, "rag")
+    if scores:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        plots.mkdir(parents=True, exist_ok=True)
+    plot = rag_plot(scores, plots)
+    return rag_section(scores, os.path.relpath(plot, out.parent) if plot else None)
+
+
 def write_report(results: Path, out: Path, plots: Path) -> None:
     written = write_plots(results, plots)
-    suites = {s: load_scores(results, s) for s in ("selection", "repo", "compression", "codesearch")}
+    suites = {s: load_scores(results, s) for s in ("selection", "repo", "compression", "codesearch", "rag")}
     commands = sorted({r["meta"].get("command", "") for recs in suites.values() for r in recs.values()} - {""})
     one_minute = [float(r["meta"]["load"].split()[0]) for recs in suites.values() for r in recs.values()
                   if r["meta"].get("load")]
@@ -399,6 +413,7 @@ def write_report(results: Path, out: Path, plots: Path) -> None:
     body.append(missing("compression", suites["compression"]))
     if "compression_answer_kept.png" in pics:
         body.append(f"\n![answer kept vs rate]({pics['compression_answer_kept.png']})\n")
+    body.append(rag_section_of(results, plots, out))
     body.append(throughput_section(results))
     body.append(agent_section(results))
     body.append(scale_section(results))

@@ -240,7 +240,14 @@ def codesearch_metrics(rows: list[dict[str, Any]], n_candidates: int, index_seco
     return out
 
 
-RUNNERS = {"selection": run_selection, "repo": run_repo, "compression": run_compression, "codesearch": run_codesearch}
+def run_rag(system: System, cfg: RunConfig, suite_dir: Path) -> dict[str, Any]:
+    from bench.rag import run_rag as run
+
+    return run(system, cfg, suite_dir)
+
+
+RUNNERS = {"selection": run_selection, "repo": run_repo, "compression": run_compression, "codesearch": run_codesearch,
+           "rag": run_rag}
 
 
 def _run_multilang(system: System, cfg: RunConfig, suite_dir: Path) -> dict[str, Any]:

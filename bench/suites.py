@@ -11,7 +11,7 @@ CACHE_DIR = BENCH_DIR / ".cache"
 RESULTS_DIR = BENCH_DIR / "results"
 PLOTS_DIR = BENCH_DIR / "plots"
 
-SUITES = ("selection", "repo", "compression", "codesearch", "selection-multilang")
+SUITES = ("selection", "repo", "compression", "codesearch", "selection-multilang", "rag")
 # Budgets from the issue: what fits beside a prompt in a small, a medium and a large context slot.
 SELECTION_BUDGETS = (1000, 2000, 4000)
 REPO_BUDGETS = (4000, 8000)
@@ -22,6 +22,8 @@ COMPRESSION_RATES = (0.5, 0.25, 0.1)
 # score.py groups outputs by a numeric rate; outputs of rate="auto" are written with this rate
 # (no ceiling) to their own file, and the rate the compressor chose is reported beside them.
 AUTO_RATE_KEY = 1.0
+# rag: budgets as fractions of a retrieved set's tokens, besides each system's default.
+RAG_RATIOS = (0.5, 0.25, 0.1)
 CODESEARCH_KS = (1, 5, 10)
 # How many of a system's ranked candidates each codesearch output line keeps (for MRR past that
 # depth the gold candidate counts as not found: reciprocal rank 0).

@@ -82,6 +82,25 @@ SYSTEMS: tuple[System, ...] = (
            note="packaged MiniLM, percentile_cutoff=rate, context 0/0; cut at a token boundary"),
 )
 
+SYSTEMS += (
+    # ----- rag: a retrieved set through the framework objects (bench/adapters/rag.py)
+    System("rag-langchain", "ScaleDownDocumentCompressor (LangChain)", "bench.adapters.rag:LangChainScaleDown",
+           ("rag",), ours=True, note="own knob: max_tokens"),
+    System("rag-llamaindex", "ScaleDownCompressorPostprocessor (LlamaIndex)", "bench.adapters.rag:LlamaIndexScaleDown",
+           ("rag",), ours=True, note="own knob: max_tokens"),
+    System("rag-joined", "LocalCompressor on the joined context (reference)", "bench.adapters.rag:JoinedLocal",
+           ("rag",), ours=True, note="rate = budget / tokens"),
+    System("rag-lc-embeddings-filter", "LangChain EmbeddingsFilter", "bench.adapters.rag:LangChainEmbeddingsFilter",
+           ("rag",), note="k = all, documents best-first while they fit; default k=20"),
+    System("rag-lc-splitter-filter", "LangChain splitter + EmbeddingsFilter",
+           "bench.adapters.rag:LangChainSplitterFilter", ("rag",),
+           note="CharacterTextSplitter(300, '. ') then the filter; chunks best-first while they fit"),
+    System("rag-li-sentence-optimizer", "LlamaIndex SentenceEmbeddingOptimizer",
+           "bench.adapters.rag:LlamaIndexSentenceOptimizer", ("rag",), budget_knob=False),
+    System("rag-li-similarity", "LlamaIndex SimilarityPostprocessor", "bench.adapters.rag:LlamaIndexSimilarity",
+           ("rag",), budget_knob=False),
+)
+
 BY_NAME = {s.name: s for s in SYSTEMS}
 
 

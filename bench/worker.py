@@ -10,6 +10,7 @@ Adapter interface (a method only for the suites it supports):
   repo(query, root, budget) -> dict(output=..., files=[...], info=...)
   compress(context, prompt, rate) -> str | dict(output=..., info=...)
   index_candidates(candidates) -> None, then rank(query) -> [candidate index, best first]
+  rag(documents, query, budget) -> dict(output=[texts handed on], info=...)
 """
 
 from __future__ import annotations
@@ -69,6 +70,13 @@ def _run_item(adapter: Any, suite: str, params: dict[str, Any], item: dict[str, 
         for rate in params["rates"]:
             value, seconds = _timed(lambda: adapter.compress(item["context"], item["prompt"], rate))
             records.append({"key": key, "rate": rate, **_as_record(value), "seconds": seconds})
+        return records
+    if suite == "rag":
+        records = []
+        for setting in params["settings"]:  # "default" or a fraction of the documents' tokens
+            budget = None if setting == "default" else int(setting * item["tokens"])
+            value, seconds = _timed(lambda: adapter.rag(item["documents"], item["query"], budget))
+            records.append({"key": key, "setting": setting, **_as_record(value), "seconds": seconds})
         return records
     if suite == "codesearch":
         ranking, seconds = _timed(lambda: adapter.rank(item["query"]))

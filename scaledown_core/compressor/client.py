@@ -27,8 +27,8 @@ from ..exceptions import (
     MalformedResponseError,
     ScaleDownError,
 )
-from ..types import CompressedPrompt
-from . import _core
+from ..types import CompressedDocuments, CompressedPrompt
+from . import _core, documents
 
 __all__ = ["ScaleDownCompressor", "ENDPOINT", "SOURCE_HEADER"]
 
@@ -45,6 +45,7 @@ DEFAULT_BACKOFF_CAP_S = 8.0
 DEFAULT_MAX_RESPONSE_BYTES = 16_000_000
 
 _RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.TransportError)
+_NO_ROUTE = frozenset({404, 405})  # a server without the documents extension (the hosted service)
 
 
 class ScaleDownCompressor:
@@ -236,6 +237,98 @@ class ScaleDownCompressor:
             return await one(*pairs[0])
         return await _core.arun_batch(one, pairs, self.max_concurrency, return_exceptions)
 
+    def compress_documents(self, texts: Sequence[str], prompt: str, max_tokens: int | None = None, *,
+                           rate: str | float | None = None, ids: Sequence[str | int | None] | None = None,
+                           scores: Sequence[float | None] | None = None) -> CompressedDocuments:
+        """A retrieved set compressed as one context by the server, in one request.
+
+        Sent to ``POST /compress/documents/`` (a ScaleDown server extension that ``scaledown serve``
+        offers; see :mod:`scaledown_core.server.documents`): the documents keep their boundaries, the
+        server selects jointly and answers one entry per document. Same arguments and result as
+        :meth:`LocalCompressor.compress_documents`. A server without that route (404/405, such as
+        the hosted service today) gets one ``/compress/raw/`` request per document instead, with the
+        budget shared by size, and every result says so in its warnings.
+        """
+        texts, ids_, scores_ = documents.check_documents(texts, ids, scores)
+        prompt, max_tokens, rate = self._documents_args(prompt, max_tokens, rate)
+        if not texts:
+            return documents.empty_result(self.target_model)
+        key = self._key()
+        url, headers, payload = self._documents_request(key, texts, prompt, rate, max_tokens, ids_, scores_)
+        started = time.perf_counter()
+        response = self._send(key, url, headers, payload)
+        if response.status_code in _NO_ROUTE:
+            return self._documents_one_by_one(texts, prompt, max_tokens, ids_, scores_)
+        return self._documents_result(response, len(texts), started)
+
+    async def acompress_documents(self, texts: Sequence[str], prompt: str, max_tokens: int | None = None, *,
+                                  rate: str | float | None = None, ids: Sequence[str | int | None] | None = None,
+                                  scores: Sequence[float | None] | None = None) -> CompressedDocuments:
+        """``compress_documents`` with the async pool."""
+        texts, ids_, scores_ = documents.check_documents(texts, ids, scores)
+        prompt, max_tokens, rate = self._documents_args(prompt, max_tokens, rate)
+        if not texts:
+            return documents.empty_result(self.target_model)
+        key = self._key()
+        url, headers, payload = self._documents_request(key, texts, prompt, rate, max_tokens, ids_, scores_)
+        started = time.perf_counter()
+        response = await self._asend(key, url, headers, payload)
+        if response.status_code in _NO_ROUTE:
+            return await self._adocuments_one_by_one(texts, prompt, max_tokens, ids_, scores_)
+        return self._documents_result(response, len(texts), started)
+
+    def _documents_args(self, prompt: Any, max_tokens: Any, rate: Any) -> tuple[str, int | None, Any]:
+        return (_core.check_prompt(prompt), _core.check_max_tokens(max_tokens),
+                self.rate if rate is None else _core.check_rate(rate))
+
+    def _documents_request(self, key: str, texts: list[str], prompt: str, rate: Any, max_tokens: int | None,
+                           ids: list[str | None], scores: list[float | None]) -> tuple[str, dict, dict]:
+        payload = documents.build_documents_payload(
+            texts, prompt, rate, ids=ids, scores=scores, model=self.target_model,
+            preserve_keywords=self.preserve_keywords, preserve_words=self.preserve_words, max_tokens=max_tokens)
+        headers = {"x-api-key": key, "Content-Type": "application/json", "x-source": SOURCE_HEADER}
+        return self.api_url + documents.DOCUMENTS_ENDPOINT, headers, payload
+
+    def _documents_result(self, response: "_Answer", n: int, started: float) -> CompressedDocuments:
+        body = _core.decode_body(response.content)
+        if response.status_code != 200:
+            raise _core.error_for_status(response.status_code, body)
+        return documents.parse_documents_response(body, n, elapsed_ms=(time.perf_counter() - started) * 1000.0)
+
+    def _share(self, texts: list[str], max_tokens: int | None) -> list[int | None]:
+        from ..retrieval import share_budget
+        from ..tokens import get_counter
+
+        return share_budget(get_counter(self.target_model).count_many(texts), max_tokens)
+
+    def _documents_one_by_one(self, texts: list[str], prompt: str, max_tokens: int | None,
+                              ids: list[str | None], scores: list[float | None]) -> CompressedDocuments:
+        """The fallback for a server without the documents route: one request per non-blank document."""
+        logger.warning("%s has no %s route: each document is compressed on its own", self.api_url,
+                       documents.DOCUMENTS_ENDPOINT)
+        ceilings = self._share(texts, max_tokens)
+        singles: list[Any] = [
+            self.compress(t, prompt, c) if t.strip() and c != 0 else None for t, c in zip(texts, ceilings)
+        ]
+        return documents.from_singles(texts, singles, ids, scores, ceilings)
+
+    async def _adocuments_one_by_one(self, texts: list[str], prompt: str, max_tokens: int | None,
+                                     ids: list[str | None], scores: list[float | None]) -> CompressedDocuments:
+        """``_documents_one_by_one`` on the async pool, at most ``max_concurrency`` requests in flight."""
+        logger.warning("%s has no %s route: each document is compressed on its own", self.api_url,
+                       documents.DOCUMENTS_ENDPOINT)
+        ceilings = self._share(texts, max_tokens)
+        gate = asyncio.Semaphore(self.max_concurrency)
+
+        async def one(text: str, ceiling: int | None) -> Any:
+            if not text.strip() or ceiling == 0:
+                return None
+            async with gate:
+                return await self.acompress(text, prompt, ceiling)
+
+        singles = await asyncio.gather(*(one(t, c) for t, c in zip(texts, ceilings)))
+        return documents.from_singles(texts, list(singles), ids, scores, ceilings)
+
     # ------------------------------------------------------------------ one request
 
     def _key(self) -> str:
@@ -267,32 +360,40 @@ class ScaleDownCompressor:
         return self.api_url + ENDPOINT, headers, payload
 
     def _one(self, key: str, context: str, prompt: str, max_tokens: int | None,
-              options: _core.CallOptions) -> CompressedPrompt:
+             options: _core.CallOptions) -> CompressedPrompt:
         url, headers, payload = self._request(key, context, prompt, max_tokens, options)
-        client = self._sync_client()
         started = time.perf_counter()
+        return self._result(self._send(key, url, headers, payload), started, options.rate)
+
+    async def _aone(self, key: str, context: str, prompt: str, max_tokens: int | None,
+                    options: _core.CallOptions) -> CompressedPrompt:
+        url, headers, payload = self._request(key, context, prompt, max_tokens, options)
+        started = time.perf_counter()
+        return self._result(await self._asend(key, url, headers, payload), started, options.rate)
+
+    def _send(self, key: str, url: str, headers: dict, payload: dict) -> "_Answer":
+        """POST with bounded retries (429, 5xx, transport errors) within the call's deadline; the final
+        answer, whatever its status. The key is redacted from every error raised."""
+        client = self._sync_client()
         ends = time.monotonic() + self.deadline
         try:
             for attempt in range(self.max_retries + 1):
                 try:
                     answer = self._attempt(client, url, headers, payload, ends)
                 except _RETRYABLE_TRANSPORT as exc:
-                    delay = self._transport_delay(exc, url, attempt, key, ends)
-                    time.sleep(delay)
+                    time.sleep(self._transport_delay(exc, url, attempt, key, ends))
                     continue
                 delay = self._answer_delay(answer, attempt, ends)
                 if delay is None:
-                    return self._result(answer, started, options.rate)
+                    return answer
                 time.sleep(delay)
         except ScaleDownError as exc:
             raise redact(exc, key)
         raise AssertionError("unreachable: the retry loop returns or raises")  # pragma: no cover
 
-    async def _aone(self, key: str, context: str, prompt: str, max_tokens: int | None,
-                     options: _core.CallOptions) -> CompressedPrompt:
-        url, headers, payload = self._request(key, context, prompt, max_tokens, options)
+    async def _asend(self, key: str, url: str, headers: dict, payload: dict) -> "_Answer":
+        """``_send`` on the async pool."""
         client = self._async_client()
-        started = time.perf_counter()
         ends = time.monotonic() + self.deadline
         try:
             for attempt in range(self.max_retries + 1):
@@ -302,12 +403,11 @@ class ScaleDownCompressor:
                 except asyncio.TimeoutError:
                     raise self._deadline_error(url) from None
                 except _RETRYABLE_TRANSPORT as exc:
-                    delay = self._transport_delay(exc, url, attempt, key, ends)
-                    await asyncio.sleep(delay)
+                    await asyncio.sleep(self._transport_delay(exc, url, attempt, key, ends))
                     continue
                 delay = self._answer_delay(answer, attempt, ends)
                 if delay is None:
-                    return self._result(answer, started, options.rate)
+                    return answer
                 await asyncio.sleep(delay)
         except ScaleDownError as exc:
             raise redact(exc, key)

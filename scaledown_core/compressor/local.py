@@ -29,13 +29,13 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from ..limits import check_text_size
 from ..retrieval import BM25, Candidate, pack, query_terms, terms
 from ..retrieval.text import STOPWORDS
 from ..tokens import get_counter
-from ..types import CompressedPrompt, CompressionMetrics
+from ..types import CompressedDocuments, CompressedPrompt, CompressionMetrics
 from . import _core
 from .segment import ELISION, Segmentation, segment
 
@@ -43,6 +43,9 @@ __all__ = ["LocalCompressor"]
 
 
 logger = logging.getLogger(__name__)
+
+Measure = Callable[[list[int]], int]
+"""Counts a selection of unit indices exactly as it will be handed on."""
 
 # --- scoring weights (unit scores are on a 0..~3 scale; BM25 parts are normalised to max 1)
 UNIT_WEIGHT = 1.0  # the unit's own match with the prompt
@@ -613,6 +616,35 @@ class LocalCompressor:
         engine.preserve_words = options.preserve_words or []
         return engine
 
+    def compress_documents(self, texts: Sequence[str], prompt: str, max_tokens: int | None = None, *,
+                           rate: str | float | None = None, ids: Sequence[str | int | None] | None = None,
+                           scores: Sequence[float | None] | None = None) -> CompressedDocuments:
+        """Compress a retrieved set as one context: joint selection, mapped back to each document.
+
+        ``texts`` are the documents (one string each); ``ids`` and ``scores`` (a retriever's) are
+        optional and carried through. The budget is ``rate`` (default: the compressor's) times the
+        set's tokens, capped by ``max_tokens``: the documents' kept texts together never exceed it.
+        The engine ranks every sentence of every document against ``prompt`` at once, so the document
+        that answers keeps its sentences and the others give way. One result per input, in input
+        order; ``content`` is ``""`` for a document of which nothing was kept (blank, a repeat of an
+        earlier one, or not relevant enough for the budget). Prose is cut between sentences only,
+        unless one sentence is larger than the whole budget (then at clauses or spaces, with a
+        warning); a document under ``SMALL_DOCUMENT_TOKENS`` is kept or dropped whole. With
+        ``rate="auto"`` the relevant documents are kept whole while the budget holds them.
+        """
+        from .documents import compress_documents
+
+        return compress_documents(self, texts, prompt, max_tokens, rate=rate, ids=ids, scores=scores)
+
+    async def acompress_documents(self, texts: Sequence[str], prompt: str, max_tokens: int | None = None, *,
+                                  rate: str | float | None = None, ids: Sequence[str | int | None] | None = None,
+                                  scores: Sequence[float | None] | None = None) -> CompressedDocuments:
+        """``compress_documents`` in a worker thread: the event loop stays free."""
+        from .documents import compress_documents
+
+        return await asyncio.to_thread(compress_documents, self, texts, prompt, max_tokens, rate=rate, ids=ids,
+                                       scores=scores)
+
     # ------------------------------------------------------------------ engine
 
     def _compress_one(self, context: str, prompt: str, max_tokens: int | None,
@@ -738,14 +770,14 @@ class LocalCompressor:
         return empty if self.counter.count(empty) <= budget else ""
 
     def _select_parts(self, seg: Segmentation, scores: list[float], budget: int, titles: frozenset[int], best: int,
-                      warnings: list[str]) -> list[int]:
+                      warnings: list[str], measure: Measure | None = None) -> list[int]:
         """The selection from ``seg`` refined into pieces, and a warning of what became of unit ``best``
         (its index before the refinement)."""
         costs = self.counter.count_many([seg.unit_text(i) for i in range(len(seg.units))])
-        kept = self._select(seg, scores, costs, budget, titles=titles)
+        kept = self._select(seg, scores, costs, budget, titles=titles, measure=measure)
         top = max(range(len(seg.units)), key=scores.__getitem__, default=None)
         if top is not None and top not in kept:  # its best piece, too, may fit only without its parent
-            kept = self._best_unit_alone(seg, scores, costs, budget, titles, top, kept, warnings)
+            kept = self._best_unit_alone(seg, scores, costs, budget, titles, top, kept, warnings, measure)
         if any(seg.part_of.get(k) == best for k in kept):
             warnings.append(f"the best-scoring unit does not fit the budget of {budget} tokens whole; "
                             "parts of it are kept")
@@ -754,30 +786,39 @@ class LocalCompressor:
         return kept
 
     def _best_unit_alone(self, seg: Segmentation, scores: list[float], costs: list[int], budget: int,
-                         titles: frozenset[int], top: int, kept: list[int], warnings: list[str]) -> list[int]:
+                         titles: frozenset[int], top: int, kept: list[int], warnings: list[str],
+                         measure: Measure | None = None) -> list[int]:
         """``kept``, or a selection with the best unit shown without what it is shown with (a title,
         fences, a parent item) when the budget holds it alone but not with them."""
         needs = _requirements(seg, top, titles)
         if not needs or costs[top] > budget:
             return kept
-        if self.counter.count(seg.render(sorted({top, *needs}), self.elision_marker)) <= budget:
+        measure = measure or self._measure(seg)
+        if measure(sorted({top, *needs})) <= budget:
             return kept  # it fits with them: lesser units were simply worth more
-        alone = self._select(seg, scores, costs, budget, titles=titles, alone=top)
+        alone = self._select(seg, scores, costs, budget, titles=titles, alone=top, measure=measure)
         if top not in alone:
             return kept
         warnings.append(f"the best-scoring unit fits the budget of {budget} tokens only without its title, "
                         "header or parent; it is shown alone")
         return alone
 
+    def _measure(self, seg: Segmentation) -> Measure:
+        """The exact token count of a selection of ``seg``'s units as rendered."""
+        return lambda keys: self.counter.count(seg.render(keys, self.elision_marker))
+
     def _select(self, seg: Segmentation, scores: list[float], costs: list[int], budget: int,
-                titles: frozenset[int], alone: int | None = None) -> list[int]:
-        """The units to keep; ``alone``: a unit selected without what it is otherwise shown with."""
+                titles: frozenset[int], alone: int | None = None, measure: Measure | None = None,
+                skip: frozenset[int] = frozenset()) -> list[int]:
+        """The units to keep; ``alone``: a unit selected without what it is otherwise shown with;
+        ``measure``: how a selection is counted (default: ``seg`` rendered as one text); ``skip``:
+        units that are no candidates (not even to fill what is left over)."""
         # estimates are bare unit tokens; separators and markers are paid for by the exact measure
         sep_cost = 0
         candidates = []
         repeats = _repeated_sentences(seg, scores)
         for i, u in enumerate(seg.units):
-            if i in repeats:
+            if i in repeats or i in skip:
                 continue
             requires = () if i == alone else _requirements(seg, i, titles)
             header = seg.blocks[u.block].header
@@ -789,9 +830,7 @@ class LocalCompressor:
             value = 0.0 if empty else max(scores[i], 1e-6) * cost ** SIZE_NEUTRALITY
             candidates.append(Candidate(key=i, value=value, cost=cost, requires=requires))
 
-        def measure(keys: list[int]) -> int:
-            return self.counter.count(seg.render(keys, self.elision_marker))
-
+        measure = measure or self._measure(seg)
         chosen = pack(candidates, budget, measure)  # a title worth nothing alone goes with its body
         # leftover budget goes to body units; a title alone says little
         fillers = [c for c in candidates if seg.units[c.key].kind not in ("header", "closer")]

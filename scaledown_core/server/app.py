@@ -218,6 +218,16 @@ def create_app(
             },
         }
 
+    from .documents import add_documents_route
+
+    def make_compressor(model: str | None, rate: Any, preserve_keywords: bool | None,
+                        preserve_words: list[str] | None) -> LocalCompressor:
+        return LocalCompressor(target_model=model or target_model, rate=rate, preserve_keywords=bool(preserve_keywords),
+                               preserve_words=preserve_words, embeddings=embeddings)
+
+    add_documents_route(app, check_key=check_key, slots=slots, request_timeout=request_timeout, options_model=Options,
+                        make_compressor=make_compressor, responses=errors)
+
     default_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -5,6 +5,7 @@ output is smaller; ``inf`` for an empty output of a non-empty input, 1.0 when bo
 ``savings_percent = 100 * (1 - output / original)``.
 """
 
+from ._documents import CompressedDocuments, DocumentCompression
 from ._results import (
     CompressedPrompt,
     CompressionMetrics,
@@ -19,7 +20,9 @@ from ._results import (
 )
 
 __all__ = [
+    "CompressedDocuments",
     "CompressedPrompt",
+    "DocumentCompression",
     "CompressionMetrics",
     "OptimizationMetrics",
     "OptimizedContext",

@@ -86,21 +86,24 @@ class RecordingCompressor(LocalCompressor):
         super().__init__(**kwargs)
         self.calls: list[tuple[str, Any, Any]] = []
 
-    def compress(self, context: Any, prompt: Any, max_tokens: Any = None, **kwargs: Any) -> Any:
-        self.calls.append(("compress", context, max_tokens))
-        return super().compress(context, prompt, max_tokens, **kwargs)
+    def compress_documents(self, texts: Any, prompt: Any, max_tokens: Any = None, **kwargs: Any) -> Any:
+        self.calls.append(("compress_documents", texts, max_tokens))
+        return super().compress_documents(texts, prompt, max_tokens, **kwargs)
 
-    async def acompress(self, context: Any, prompt: Any, max_tokens: Any = None, **kwargs: Any) -> Any:
-        self.calls.append(("acompress", context, max_tokens))
-        return await super().acompress(context, prompt, max_tokens, **kwargs)
+    async def acompress_documents(self, texts: Any, prompt: Any, max_tokens: Any = None, **kwargs: Any) -> Any:
+        self.calls.append(("acompress_documents", texts, max_tokens))
+        return await super().acompress_documents(texts, prompt, max_tokens, **kwargs)
 
 
 def test_compressor_returns_copies_that_keep_identity(nodes: list[NodeWithScore]) -> None:
     before = copy.deepcopy(nodes)
-    out = ScaleDownCompressorPostprocessor().postprocess_nodes(nodes, query_str=QUERY)
+    assert [n.node.node_id for n in ScaleDownCompressorPostprocessor().postprocess_nodes(nodes, query_str=QUERY)] \
+        == ["billing"]  # nothing in the security node is about refunds: dropped
+    out = ScaleDownCompressorPostprocessor(keep_empty=True).postprocess_nodes(nodes, query_str=QUERY)
 
     assert [n.node.node_id for n in out] == ["billing", "security"]
     assert [n.score for n in out] == [0.82, 0.41]
+    assert out[1].node.get_content() == "" and out[1].node.metadata["relevance"] < 1.0
     assert [n.model_dump() for n in nodes] == [n.model_dump() for n in before]  # input untouched
     assert all(o.node is not i.node for o, i in zip(out, nodes))
     billing = out[0].node
@@ -157,39 +160,36 @@ def test_async_path_is_native(nodes: list[NodeWithScore]) -> None:
     out = asyncio.run(post.apostprocess_nodes(nodes, query_str=QUERY))
     sync = ScaleDownCompressorPostprocessor().postprocess_nodes(nodes, query_str=QUERY)
 
-    assert [call[0] for call in compressor.calls] == ["acompress"]
+    assert [call[0] for call in compressor.calls] == ["acompress_documents"]
     assert [n.node.get_content() for n in out] == [n.node.get_content() for n in sync]
-    assert [n.node.node_id for n in out] == ["billing", "security"]
+    assert [n.node.node_id for n in out] == ["billing"]
 
 
-def test_one_batched_call_per_budget_share(nodes: list[NodeWithScore]) -> None:
+def test_one_call_for_the_whole_set(nodes: list[NodeWithScore]) -> None:
     compressor = RecordingCompressor()
-    ScaleDownCompressorPostprocessor(compressor=compressor).postprocess_nodes(nodes, query_str=QUERY)
+    ScaleDownCompressorPostprocessor(compressor=compressor, max_tokens=60).postprocess_nodes(nodes, query_str=QUERY)
 
-    assert compressor.calls == [("compress", [BILLING, SECURITY], None)]
+    assert compressor.calls == [("compress_documents", [BILLING, SECURITY], 60)]
 
 
-def test_nodes_without_text_pass_through(nodes: list[NodeWithScore]) -> None:
-    compressor = RecordingCompressor()
+def test_nodes_without_text_are_dropped_or_kept_empty(nodes: list[NodeWithScore]) -> None:
     blank = _node("   ", "blank", None)
-    out = ScaleDownCompressorPostprocessor(compressor=compressor).postprocess_nodes(
-        [blank, nodes[0]], query_str=QUERY
-    )
+    out = ScaleDownCompressorPostprocessor().postprocess_nodes([blank, nodes[0]], query_str=QUERY)
+    assert [n.node.node_id for n in out] == ["billing"]
 
-    assert out[0].node.get_content() == "   " and out[0].score is None
-    assert out[0].node.metadata["original_tokens"] == 0
-    assert compressor.calls == [("compress", [BILLING], None)]
+    out = ScaleDownCompressorPostprocessor(keep_empty=True).postprocess_nodes([blank, nodes[0]], query_str=QUERY)
+    assert out[0].node.get_content() == "" and out[0].score is None
+    assert out[0].node.metadata["scaledown_warnings"] == ["the document is empty or blank: nothing to keep"]
+    assert "scaledown_warnings" not in out[0].node.get_content(metadata_mode=MetadataMode.LLM)
 
 
-def test_a_node_the_budget_cannot_hold_is_emptied_with_a_warning() -> None:
-    tiny = _node("Refunds.", "tiny", 0.1)
-    big = _node(BILLING * 4, "big", 0.9)
-    out = ScaleDownCompressorPostprocessor(max_tokens=40).postprocess_nodes([big, tiny], query_str=QUERY)
-
-    assert out[1].node.get_content() == ""
-    assert out[1].node.metadata["compressed_tokens"] == 0
-    assert "no room" in out[1].node.metadata["scaledown_warnings"][0]
-    assert "scaledown_warnings" not in out[1].node.get_content(metadata_mode=MetadataMode.LLM)
+def test_a_budget_smaller_than_any_sentence_cuts_at_words_with_a_warning() -> None:
+    out = ScaleDownCompressorPostprocessor(max_tokens=6).postprocess_nodes([_node(BILLING, "b", 0.9)],
+                                                                          query_str=QUERY)
+    text = out[0].node.get_content()
+    assert 0 < get_counter("gpt-4o").count(text) <= 6
+    assert all(word.strip(".,") in BILLING for word in text.replace("…", " ").split())
+    assert "cut inside a sentence" in out[0].node.metadata["scaledown_warnings"][0]
 
 
 def test_haste_keeps_the_code_the_query_needs() -> None:
@@ -243,7 +243,8 @@ def test_serialization_round_trip() -> None:
     post = ScaleDownCompressorPostprocessor(max_tokens=500)
     data = post.to_dict()
 
-    assert data == {"max_tokens": 500, "class_name": "ScaleDownCompressorPostprocessor"}
+    assert data == {"max_tokens": 500, "rate": None, "keep_empty": False,
+                    "class_name": "ScaleDownCompressorPostprocessor"}
     again = ScaleDownCompressorPostprocessor.from_dict(data)
     assert again.max_tokens == 500 and isinstance(again.compressor, LocalCompressor)
     assert HasteNodePostprocessor.class_name() == "HasteNodePostprocessor"
@@ -276,7 +277,7 @@ async def test_hosted_compressor_through_our_server(nodes: list[NodeWithScore]) 
         post = ScaleDownCompressorPostprocessor(compressor=compressor)
         out = await post.apostprocess_nodes(nodes, query_str=QUERY)
 
-    assert [(n.node.node_id, n.score) for n in out] == [("billing", 0.82), ("security", 0.41)]
+    assert [(n.node.node_id, n.score) for n in out] == [("billing", 0.82)]
     assert "within 45 days of the purchase date" in out[0].node.get_content()
     assert out[0].node.metadata["original_tokens"] > out[0].node.metadata["compressed_tokens"]
     assert nodes[0].node.get_content() == BILLING

@@ -47,7 +47,9 @@ def test_as_query_engine_sends_fewer_tokens_and_keeps_the_answer(handbook_index:
     assert "within 45 days of the purchase date" in prompt
     assert REFUND_QUERY in prompt
     assert _tokens(prompt) < 0.75 * _tokens(baseline_prompt)
-    assert _ids_and_scores(response) == _ids_and_scores(baseline)
+    kept = _ids_and_scores(response)
+    assert kept and all(pair in _ids_and_scores(baseline) for pair in kept)  # a subset, in the same order
+    assert sorted(kept, key=_ids_and_scores(baseline).index) == kept
     for node in response.source_nodes:
         assert node.metadata["compressed_tokens"] <= node.metadata["original_tokens"]
         assert node.metadata["file_name"].endswith(".md")

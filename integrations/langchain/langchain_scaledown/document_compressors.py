@@ -1,10 +1,11 @@
-"""``ScaleDownDocumentCompressor``: shorten each retrieved document to what the query needs."""
+"""``ScaleDownDocumentCompressor``: the retrieved documents compressed against the query as one set."""
 
 from __future__ import annotations
 
 import asyncio
 import copy
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,23 +21,36 @@ logger = logging.getLogger(__name__)
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 """A ``source`` with one of these suffixes is Python code."""
+_DEFINITION = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+\w", re.M)
+WARNINGS = "scaledown_warnings"
+"""Metadata key, present only when something degraded (a blank or repeated document, a cut sentence)."""
 CODE_UNIT_KINDS = frozenset({"function", "class", "method"})
 """Text that parses as Python without errors and defines one of these is code, not prose."""
 
 
 class ScaleDownDocumentCompressor(BaseDocumentCompressor):
-    """Compress each document against the query with ScaleDown; one output document per input.
+    """Compress the retrieved documents against the query as one context, with ScaleDown.
 
-    Prose goes through ``compressor``: ``LocalCompressor`` by default (offline, extractive), or
-    ``ScaleDownCompressor`` for the hosted service. Python code (``metadata["language"] ==
-    "python"``, a ``source`` ending in ``.py``, or text that parses as Python and defines functions
-    or classes) goes through ``code_optimizer`` (``HasteOptimizer``), which keeps whole functions
-    and classes rather than sentences.
+    The prose documents of one call go to ``compressor`` in **one** call
+    (``compress_documents``): the engine ranks every sentence of every document against the query
+    at once, so the document that answers keeps its sentences and the others give way; what is kept
+    is mapped back to the document it came from. ``LocalCompressor`` by default (offline,
+    extractive); ``ScaleDownCompressor`` for a ScaleDown server. Python code (``metadata["language"]
+    == "python"``, a ``source`` ending in ``.py``, or text that parses as Python and defines
+    functions or classes) goes through ``code_optimizer`` (``HasteOptimizer``), which keeps whole
+    functions and classes with their indentation.
 
-    The output documents are copies: ``id`` and metadata are kept, and ``original_tokens`` and
-    ``compressed_tokens`` (target-model tokens) are added. With ``max_tokens``, the documents of one
-    call together never exceed that many tokens: the budget is shared in proportion to each
-    document's size (a document left with no room comes back empty, with a logged warning).
+    Budget: ``max_tokens`` caps the documents of one call together (code documents get their
+    share by size, the prose set the rest); ``rate`` is the fraction of the prose set's tokens to
+    keep, or ``"auto"`` (drop what is clearly irrelevant, keep the relevant documents whole where the
+    budget allows). Left unset, ``rate`` is the budget's own (fill ``max_tokens``) when
+    ``max_tokens`` is set, else the compressor's (``"auto"`` by default).
+
+    Output: copies, in input order, of the documents of which something was kept; a document with
+    nothing relevant is dropped (as ``EmbeddingsFilter`` drops one), or kept with empty text when
+    ``keep_empty=True``. ``id`` and metadata are kept; ``original_tokens``, ``compressed_tokens``,
+    ``relevance_score`` (the document's best sentence against the best document's, 0..1) and, when
+    something degraded, ``scaledown_warnings`` are added.
 
     Example:
         .. code-block:: python
@@ -51,21 +65,28 @@ class ScaleDownDocumentCompressor(BaseDocumentCompressor):
     """
 
     compressor: Any = Field(default=None, exclude=True)
-    """``LocalCompressor`` (default) or ``ScaleDownCompressor``; compresses prose documents."""
+    """``LocalCompressor`` (default) or ``ScaleDownCompressor``; compresses the prose documents."""
     code_optimizer: Any = Field(default=None, exclude=True)
     """``HasteOptimizer`` by default (same target model as ``compressor``); reduces code documents."""
     max_tokens: int | None = Field(default=None, ge=1)
-    """Budget shared by the documents of one call, in target-model tokens (no shared budget if None)."""
+    """Budget for the documents of one call together, in target-model tokens (None: ``rate`` decides)."""
+    rate: float | str | None = None
+    """Fraction of the prose tokens to keep, or ``"auto"``; None: fill ``max_tokens``, else the compressor's."""
+    keep_empty: bool = False
+    """Return a document of which nothing was kept, with empty text, instead of dropping it."""
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     @model_validator(mode="after")
     def _build_engines(self) -> ScaleDownDocumentCompressor:
         import scaledown_core
+        from scaledown_core.compressor._core import check_rate
 
+        if self.rate is not None:
+            self.rate = check_rate(self.rate)
         if self.compressor is None:
             self.compressor = scaledown_core.LocalCompressor()
-        _require(self.compressor, "compressor", ("compress", "acompress", "target_model"))
+        _require(self.compressor, "compressor", ("compress_documents", "acompress_documents", "target_model"))
         if self.code_optimizer is None:
             self.code_optimizer = scaledown_core.HasteOptimizer(target_model=self.compressor.target_model)
         _require(self.code_optimizer, "code_optimizer", ("optimize", "aoptimize", "target_model"))
@@ -82,20 +103,23 @@ class ScaleDownDocumentCompressor(BaseDocumentCompressor):
         query: str,
         callbacks: Callbacks | None = None,
     ) -> Sequence[Document]:
-        """Compress ``documents`` against ``query``; one document per input, in input order."""
+        """Compress ``documents`` against ``query`` as one set; kept documents in input order."""
         if not documents:
             return []
         plan = self._plan(documents)
         results: dict[int, Any] = {}
         for i in plan.code:
             results[i] = self.code_optimizer.optimize(
-                context=documents[i].page_content, query=query, max_tokens=plan.ceilings[i],
+                context=documents[i].page_content, query=query, max_tokens=plan.code_ceilings[i],
                 **source_keywords(self.code_optimizer, documents[i].metadata.get("source")),
             )
-        for indices, ceiling in plan.prose_batches():
-            texts = [documents[i].page_content for i in indices]
-            results.update(zip(indices, self.compressor.compress(texts, query, max_tokens=ceiling)))
-        return plan.assemble(documents, results)
+        if plan.prose:
+            prose = self.compressor.compress_documents(
+                [documents[i].page_content for i in plan.prose], query, plan.prose_ceiling, **plan.options(documents),
+            )
+            results.update(zip(plan.prose, prose.documents))
+            _log_set_warnings(prose)
+        return plan.assemble(documents, results, self.keep_empty)
 
     async def acompress_documents(
         self,
@@ -103,76 +127,99 @@ class ScaleDownDocumentCompressor(BaseDocumentCompressor):
         query: str,
         callbacks: Callbacks | None = None,
     ) -> Sequence[Document]:
-        """``compress_documents`` through the engines' async paths, all documents at once."""
+        """``compress_documents`` through the engines' async paths, code and prose at once."""
         if not documents:
             return []
         plan = self._plan(documents)
-        batches = plan.prose_batches()
+        prose_call = (
+            [self.compressor.acompress_documents(
+                [documents[i].page_content for i in plan.prose], query, plan.prose_ceiling, **plan.options(documents),
+            )]
+            if plan.prose else []
+        )
         outcomes = await asyncio.gather(
             *(
                 self.code_optimizer.aoptimize(
-                    context=documents[i].page_content, query=query, max_tokens=plan.ceilings[i],
+                    context=documents[i].page_content, query=query, max_tokens=plan.code_ceilings[i],
                     **source_keywords(self.code_optimizer, documents[i].metadata.get("source")),
                 )
                 for i in plan.code
             ),
-            *(
-                self.compressor.acompress(
-                    [documents[i].page_content for i in indices], query, max_tokens=ceiling
-                )
-                for indices, ceiling in batches
-            ),
+            *prose_call,
         )
         results: dict[int, Any] = dict(zip(plan.code, outcomes[: len(plan.code)]))
-        for (indices, _), batch in zip(batches, outcomes[len(plan.code) :]):
-            results.update(zip(indices, batch))
-        return plan.assemble(documents, results)
+        if plan.prose:
+            results.update(zip(plan.prose, outcomes[-1].documents))
+            _log_set_warnings(outcomes[-1])
+        return plan.assemble(documents, results, self.keep_empty)
 
     def _plan(self, documents: Sequence[Document]) -> _Plan:
         from scaledown_core.retrieval import share_budget
         from scaledown_core.tokens import get_counter
 
-        texts = [doc.page_content for doc in documents]
-        sizes = get_counter(self.compressor.target_model).count_many(texts)
-        ceilings = share_budget(sizes, self.max_tokens)
-        work = [i for i, text in enumerate(texts) if text.strip() and ceilings[i] != 0]
+        texts = [_text_of(doc, i) for i, doc in enumerate(documents)]
+        work = [i for i, text in enumerate(texts) if text.strip()]
         is_code = {i: _is_code(documents[i]) for i in work}
         code = [i for i in work if is_code[i]]
-        prose = [i for i in work if not is_code[i]]
-        return _Plan(sizes, ceilings, code, prose)
+        prose = [i for i in range(len(documents)) if i not in is_code or not is_code[i]]
+        code_ceilings: dict[int, int | None] = {i: None for i in code}
+        prose_ceiling = self.max_tokens
+        if self.max_tokens is not None and code:
+            sizes = get_counter(self.compressor.target_model).count_many(texts)
+            shares = share_budget([sizes[i] for i in code] + [sum(sizes[i] for i in prose)], self.max_tokens)
+            code_ceilings = dict(zip(code, shares[:-1]))
+            prose_ceiling = max(shares[-1] or 0, 1) if prose else None
+        rate = self.rate if self.rate is not None else (1.0 if self.max_tokens is not None else None)
+        return _Plan(code, code_ceilings, prose, prose_ceiling, rate)
 
 
 @dataclass(frozen=True)
 class _Plan:
-    """Which engine reduces which document, and each document's ceiling."""
+    """Which engine reduces which document, and the budgets."""
 
-    sizes: list[int]
-    ceilings: list[int | None]
     code: list[int]
+    code_ceilings: dict[int, int | None]
     prose: list[int]
+    prose_ceiling: int | None
+    rate: float | str | None
 
-    def prose_batches(self) -> list[tuple[list[int], int | None]]:
-        """Prose documents grouped by ceiling: each group is one batched compressor call."""
-        groups: dict[int | None, list[int]] = {}
-        for i in self.prose:
-            groups.setdefault(self.ceilings[i], []).append(i)
-        return [(indices, ceiling) for ceiling, indices in groups.items()]
+    def options(self, documents: Sequence[Document]) -> dict[str, Any]:
+        """The retrieved set's ids and retriever scores, and the rate, for ``compress_documents``."""
+        docs = [documents[i] for i in self.prose]
+        scores = [_retriever_score(d) for d in docs]
+        return {"rate": self.rate, "ids": [d.id for d in docs],
+                "scores": scores if any(s is not None for s in scores) else None}
 
-    def assemble(self, documents: Sequence[Document], results: dict[int, Any]) -> list[Document]:
-        """One copy per input: the engine's text where it ran, else the text as it was or emptied."""
+    def assemble(self, documents: Sequence[Document], results: dict[int, Any], keep_empty: bool) -> list[Document]:
+        """A copy per input holding what was kept, in input order; empty ones only with ``keep_empty``."""
         out = []
         for i, doc in enumerate(documents):
-            size, ceiling = self.sizes[i], self.ceilings[i]
-            if i in results:
-                out.append(_compressed_copy(doc, results[i]))
-            elif not doc.page_content.strip():  # blank: nothing to compress, kept if it fits
-                fits = ceiling is None or size <= ceiling
-                out.append(_copy(doc, doc.page_content if fits else "", size, size if fits else 0))
-            else:
-                logger.warning("the shared max_tokens left no room for document %s: its text was emptied",
-                               doc.id if doc.id is not None else f"#{i}")
-                out.append(_copy(doc, "", size, 0))
+            copy_ = _compressed_copy(doc, results[i]) if i in results else _copy(doc, "", 0, 0)
+            if copy_.page_content or keep_empty:
+                out.append(copy_)
         return out
+
+
+def _text_of(doc: Document, i: int) -> str:
+    text = doc.page_content
+    if not isinstance(text, str):  # a Document built without validation
+        raise TypeError(f"document {i} ({doc.id or 'no id'}): page_content must be a string; "
+                        f"got {type(text).__name__}")
+    return text
+
+
+def _retriever_score(doc: Document) -> float | None:
+    """A score an earlier retriever or compressor put in metadata (``relevance_score``, ``score``)."""
+    for key in ("relevance_score", "score"):
+        value = doc.metadata.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    return None
+
+
+def _log_set_warnings(result: Any) -> None:
+    for warning in result.warnings:
+        logger.warning("ScaleDown: %s", warning)
 
 
 def _require(engine: Any, field: str, members: tuple[str, ...]) -> None:
@@ -190,6 +237,8 @@ def _is_code(doc: Document) -> bool:
     source = doc.metadata.get("source")
     if isinstance(source, str) and source.endswith(PYTHON_SUFFIXES):
         return True
+    if not _DEFINITION.search(doc.page_content):  # no def or class line: not worth a parse
+        return False
     from scaledown_core.code import parse_source
     from scaledown_core.code.languages import language_for_path
 
@@ -201,18 +250,16 @@ def _is_code(doc: Document) -> bool:
 
 
 def _compressed_copy(doc: Document, result: Any) -> Document:
-    metrics = result.metrics
-    if hasattr(metrics, "original_prompt_tokens"):  # CompressedPrompt
-        original, compressed = metrics.original_prompt_tokens, metrics.compressed_prompt_tokens
-        warnings = metrics.extra.get("warnings") or []
-    else:  # OptimizedContext
-        original, compressed, warnings = metrics.original_tokens, metrics.optimized_tokens, metrics.warnings
-    for warning in warnings:
-        logger.warning("document %s: %s", doc.id, warning)
-    return _copy(doc, result.content, original, compressed)
+    metrics = getattr(result, "metrics", None)
+    if metrics is None:  # DocumentCompression: one document of a compressed set
+        out = _copy(doc, result.content, result.original_tokens, result.compressed_tokens, result.warnings)
+        out.metadata["relevance_score"] = result.relevance
+        return out
+    original, compressed, warnings = metrics.original_tokens, metrics.optimized_tokens, metrics.warnings
+    return _copy(doc, result.content, original, compressed, warnings)
 
 
-def _copy(doc: Document, text: str, original: int, compressed: int) -> Document:
+def _copy(doc: Document, text: str, original: int, compressed: int, warnings: Sequence[str] = ()) -> Document:
     """A copy of ``doc`` (id and deep-copied metadata) holding ``text`` and the compression figures."""
     try:
         metadata = copy.deepcopy(doc.metadata)
@@ -222,4 +269,10 @@ def _copy(doc: Document, text: str, original: int, compressed: int) -> Document:
         metadata = dict(doc.metadata)
     metadata["original_tokens"] = original
     metadata["compressed_tokens"] = compressed
+    if warnings:
+        metadata[WARNINGS] = list(warnings)
+        for warning in warnings:
+            logger.warning("document %s: %s", doc.id, warning)
+    else:
+        metadata.pop(WARNINGS, None)
     return Document(id=doc.id, page_content=text, metadata=metadata)

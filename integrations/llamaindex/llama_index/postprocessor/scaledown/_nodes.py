@@ -54,7 +54,8 @@ def figures_of(result: Any) -> tuple[int, int, list[str]]:
 
 
 def copy_with_text(
-    nws: NodeWithScore, text: str, original: int, compressed: int, warnings: Sequence[str] = ()
+    nws: NodeWithScore, text: str, original: int, compressed: int, warnings: Sequence[str] = (),
+    extra: dict[str, Any] | None = None,
 ) -> NodeWithScore:
     """A deep copy of ``nws`` holding ``text``, with the figures in metadata.
 
@@ -70,14 +71,15 @@ def copy_with_text(
     node.set_content(text)
     node.metadata[ORIGINAL_TOKENS] = original
     node.metadata[COMPRESSED_TOKENS] = compressed
+    node.metadata.update(extra or {})
     if warnings:
         node.metadata[WARNINGS] = list(warnings)
     else:
         node.metadata.pop(WARNINGS, None)
-    node.excluded_llm_metadata_keys = _with_ours(node.excluded_llm_metadata_keys)
-    node.excluded_embed_metadata_keys = _with_ours(node.excluded_embed_metadata_keys)
+    node.excluded_llm_metadata_keys = _with_ours(node.excluded_llm_metadata_keys, extra)
+    node.excluded_embed_metadata_keys = _with_ours(node.excluded_embed_metadata_keys, extra)
     return NodeWithScore(node=node, score=nws.score)
 
 
-def _with_ours(keys: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys([*keys, *_OUR_KEYS]))
+def _with_ours(keys: Sequence[str], extra: dict[str, Any] | None = None) -> list[str]:
+    return list(dict.fromkeys([*keys, *_OUR_KEYS, *(extra or {})]))
