@@ -14,7 +14,8 @@ import logging
 import math
 import threading
 import time
-from typing import Any, NamedTuple, Sequence
+from contextlib import contextmanager
+from typing import Any, Iterator, NamedTuple, Sequence
 
 import httpx
 
@@ -256,10 +257,11 @@ class ScaleDownCompressor:
         key = self._key()
         url, headers, payload = self._documents_request(key, texts, prompt, rate, max_tokens, ids_, scores_)
         started = time.perf_counter()
-        response = self._send(key, url, headers, payload)
-        if response.status_code in _NO_ROUTE:
-            return self._documents_one_by_one(texts, prompt, max_tokens, ids_, scores_)
-        return self._documents_result(response, len(texts), started)
+        with _redacting(key):
+            response = self._send(key, url, headers, payload)
+            if response.status_code not in _NO_ROUTE:
+                return self._documents_result(response, len(texts), started)
+        return self._documents_one_by_one(texts, prompt, max_tokens, ids_, scores_)
 
     async def acompress_documents(self, texts: Sequence[str], prompt: str, max_tokens: int | None = None, *,
                                   rate: str | float | None = None, ids: Sequence[str | int | None] | None = None,
@@ -272,10 +274,11 @@ class ScaleDownCompressor:
         key = self._key()
         url, headers, payload = self._documents_request(key, texts, prompt, rate, max_tokens, ids_, scores_)
         started = time.perf_counter()
-        response = await self._asend(key, url, headers, payload)
-        if response.status_code in _NO_ROUTE:
-            return await self._adocuments_one_by_one(texts, prompt, max_tokens, ids_, scores_)
-        return self._documents_result(response, len(texts), started)
+        with _redacting(key):
+            response = await self._asend(key, url, headers, payload)
+            if response.status_code not in _NO_ROUTE:
+                return self._documents_result(response, len(texts), started)
+        return await self._adocuments_one_by_one(texts, prompt, max_tokens, ids_, scores_)
 
     def _documents_args(self, prompt: Any, max_tokens: Any, rate: Any) -> tuple[str, int | None, Any]:
         return (_core.check_prompt(prompt), _core.check_max_tokens(max_tokens),
@@ -363,54 +366,50 @@ class ScaleDownCompressor:
              options: _core.CallOptions) -> CompressedPrompt:
         url, headers, payload = self._request(key, context, prompt, max_tokens, options)
         started = time.perf_counter()
-        return self._result(self._send(key, url, headers, payload), started, options.rate)
+        with _redacting(key):
+            return self._result(self._send(key, url, headers, payload), started, options.rate)
 
     async def _aone(self, key: str, context: str, prompt: str, max_tokens: int | None,
                     options: _core.CallOptions) -> CompressedPrompt:
         url, headers, payload = self._request(key, context, prompt, max_tokens, options)
         started = time.perf_counter()
-        return self._result(await self._asend(key, url, headers, payload), started, options.rate)
+        with _redacting(key):
+            return self._result(await self._asend(key, url, headers, payload), started, options.rate)
 
     def _send(self, key: str, url: str, headers: dict, payload: dict) -> "_Answer":
         """POST with bounded retries (429, 5xx, transport errors) within the call's deadline; the final
-        answer, whatever its status. The key is redacted from every error raised."""
+        answer, whatever its status. Callers run it under :func:`_redacting`."""
         client = self._sync_client()
         ends = time.monotonic() + self.deadline
-        try:
-            for attempt in range(self.max_retries + 1):
-                try:
-                    answer = self._attempt(client, url, headers, payload, ends)
-                except _RETRYABLE_TRANSPORT as exc:
-                    time.sleep(self._transport_delay(exc, url, attempt, key, ends))
-                    continue
-                delay = self._answer_delay(answer, attempt, ends)
-                if delay is None:
-                    return answer
-                time.sleep(delay)
-        except ScaleDownError as exc:
-            raise redact(exc, key)
+        for attempt in range(self.max_retries + 1):
+            try:
+                answer = self._attempt(client, url, headers, payload, ends)
+            except _RETRYABLE_TRANSPORT as exc:
+                time.sleep(self._transport_delay(exc, url, attempt, key, ends))
+                continue
+            delay = self._answer_delay(answer, attempt, ends)
+            if delay is None:
+                return answer
+            time.sleep(delay)
         raise AssertionError("unreachable: the retry loop returns or raises")  # pragma: no cover
 
     async def _asend(self, key: str, url: str, headers: dict, payload: dict) -> "_Answer":
         """``_send`` on the async pool."""
         client = self._async_client()
         ends = time.monotonic() + self.deadline
-        try:
-            for attempt in range(self.max_retries + 1):
-                try:
-                    answer = await asyncio.wait_for(self._aattempt(client, url, headers, payload, ends),
-                                                    max(ends - time.monotonic(), 0.0))
-                except asyncio.TimeoutError:
-                    raise self._deadline_error(url) from None
-                except _RETRYABLE_TRANSPORT as exc:
-                    await asyncio.sleep(self._transport_delay(exc, url, attempt, key, ends))
-                    continue
-                delay = self._answer_delay(answer, attempt, ends)
-                if delay is None:
-                    return answer
-                await asyncio.sleep(delay)
-        except ScaleDownError as exc:
-            raise redact(exc, key)
+        for attempt in range(self.max_retries + 1):
+            try:
+                answer = await asyncio.wait_for(self._aattempt(client, url, headers, payload, ends),
+                                                max(ends - time.monotonic(), 0.0))
+            except asyncio.TimeoutError:
+                raise self._deadline_error(url) from None
+            except _RETRYABLE_TRANSPORT as exc:
+                await asyncio.sleep(self._transport_delay(exc, url, attempt, key, ends))
+                continue
+            delay = self._answer_delay(answer, attempt, ends)
+            if delay is None:
+                return answer
+            await asyncio.sleep(delay)
         raise AssertionError("unreachable: the retry loop returns or raises")  # pragma: no cover
 
     def _attempt(self, client: httpx.Client, url: str, headers: dict, payload: dict, ends: float) -> "_Answer":
@@ -541,6 +540,15 @@ def redact(exc: BaseException, key: str) -> BaseException:
 
 
 REDACTED = "<api key>"
+
+
+@contextmanager
+def _redacting(key: str) -> Iterator[None]:
+    """Every ScaleDownError raised inside: with ``key`` redacted (see :func:`redact`)."""
+    try:
+        yield
+    except ScaleDownError as exc:
+        raise redact(exc, key)
 
 
 def _scrub(value: Any, key: str) -> Any:

@@ -22,7 +22,12 @@ def test_every_answer_is_documented(case) -> None:  # type: ignore[no-untyped-de
     response = case.call()
     # Every check but schemathesis' "valid data is accepted", replaced below: a schema-valid request
     # may still be impossible to serve (max_tokens under the prompt's size), a documented 400 message.
-    case.validate_response(response, excluded_checks=[schemathesis.checks.positive_data_acceptance])
+    excluded = [schemathesis.checks.positive_data_acceptance]
+    if response.status_code == 413:
+        # refused by this test server's small body limit before validation (10,001 documents do not fit in
+        # 20 KB): a documented refusal, which the negative-data check does not count as one
+        excluded.append(schemathesis.checks.negative_data_rejection)
+    case.validate_response(response, excluded_checks=excluded)
     assert response.status_code < 500, response.text
     if response.status_code == 400 and not case.meta.generation.mode.is_negative:
         # a schema-valid body must never fail validation: only a refusal with a message is allowed
