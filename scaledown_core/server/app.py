@@ -16,7 +16,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Iterable, Union
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterable, Union
 
 from ..exceptions import MissingDependencyError
 from ._slow import header_deadline_protocol, read_body
@@ -160,6 +160,27 @@ def create_app(
         503: {"model": ErrorBody, "description": "Compression did not finish within the request timeout"},
     }
 
+    async def run_in_slot(work: Callable[[], Any]) -> Any:
+        """``work()`` in a worker thread once a compression slot is free, within the request timeout (503
+        past it); its ValueError or TypeError is a 400 with its message."""
+        abandoned = threading.Event()
+
+        def in_a_slot() -> Any:
+            with slots:
+                if abandoned.is_set():  # timed out while waiting for a slot: nobody wants the answer
+                    return None
+                return work()
+
+        try:
+            with anyio.fail_after(request_timeout):
+                return await anyio.to_thread.run_sync(in_a_slot, abandon_on_cancel=True)
+        except TimeoutError:
+            abandoned.set()
+            raise HTTPException(status_code=503, detail=f"compression did not finish within the "
+                                f"server's {request_timeout:g} s request timeout") from None
+        except (ValueError, TypeError) as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from exc
+
     @app.post("/compress/raw/", dependencies=[Depends(check_key)], responses=errors)
     async def compress_raw(req: CompressRequest) -> dict[str, Any]:
         """Compress ``context`` for ``prompt``; the answer has the hosted service's nested shape."""
@@ -177,23 +198,7 @@ def create_app(
         except (ValueError, TypeError) as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from exc
         started = time.perf_counter()
-        abandoned = threading.Event()
-
-        def compress_in_a_slot() -> Any:
-            with slots:
-                if abandoned.is_set():  # timed out while waiting for a slot: nobody wants the answer
-                    return None
-                return compressor.compress(req.context, req.prompt, req.scaledown.max_tokens)
-
-        try:
-            with anyio.fail_after(request_timeout):
-                result = await anyio.to_thread.run_sync(compress_in_a_slot, abandon_on_cancel=True)
-        except TimeoutError:
-            abandoned.set()
-            raise HTTPException(status_code=503, detail=f"compression did not finish within the "
-                                f"server's {request_timeout:g} s request timeout") from None
-        except ValueError as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from exc
+        result = await run_in_slot(lambda: compressor.compress(req.context, req.prompt, req.scaledown.max_tokens))
         latency = (time.perf_counter() - started) * 1000.0
         m = result.metrics
         return {
@@ -225,7 +230,7 @@ def create_app(
         return LocalCompressor(target_model=model or target_model, rate=rate, preserve_keywords=bool(preserve_keywords),
                                preserve_words=preserve_words, embeddings=embeddings)
 
-    add_documents_route(app, check_key=check_key, slots=slots, request_timeout=request_timeout, options_model=Options,
+    add_documents_route(app, check_key=check_key, run_in_slot=run_in_slot, options_model=Options,
                         make_compressor=make_compressor, responses=errors)
 
     default_openapi = app.openapi

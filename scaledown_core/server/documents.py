@@ -12,9 +12,8 @@ for ``/compress/raw/``. Each document's ``content`` is its kept text alone: the 
 
 # No "from __future__ import annotations": FastAPI reads the route annotations at definition time.
 
-import threading
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Awaitable, Callable, Optional
 
 __all__ = ["add_documents_route", "MAX_DOCUMENTS"]
 
@@ -22,11 +21,11 @@ __all__ = ["add_documents_route", "MAX_DOCUMENTS"]
 MAX_DOCUMENTS = 10_000
 
 
-def add_documents_route(app: Any, *, check_key: Callable[..., None], slots: threading.BoundedSemaphore,
-                        request_timeout: float, options_model: type, make_compressor: Callable[..., Any],
-                        responses: dict[int, Any]) -> None:
-    """Register ``POST /compress/documents/`` on ``app``, under the same key check, slots and timeout."""
-    import anyio
+def add_documents_route(app: Any, *, check_key: Callable[..., None],
+                        run_in_slot: Callable[[Callable[[], Any]], Awaitable[Any]], options_model: type,
+                        make_compressor: Callable[..., Any], responses: dict[int, Any]) -> None:
+    """Register ``POST /compress/documents/`` on ``app``, under the same key check, compression slots and
+    request timeout as ``/compress/raw/`` (``run_in_slot``)."""
     from fastapi import Depends, HTTPException
     from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
@@ -62,23 +61,7 @@ def add_documents_route(app: Any, *, check_key: Callable[..., None], slots: thre
         except (ValueError, TypeError) as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from exc
         started = time.perf_counter()
-        abandoned = threading.Event()
-
-        def in_a_slot() -> Any:
-            with slots:
-                if abandoned.is_set():
-                    return None
-                return compressor.compress_documents(
-                    [d.text for d in req.documents], req.prompt, opts.max_tokens,
-                    ids=[d.id for d in req.documents], scores=[d.score for d in req.documents])
-
-        try:
-            with anyio.fail_after(request_timeout):
-                result = await anyio.to_thread.run_sync(in_a_slot, abandon_on_cancel=True)
-        except TimeoutError:
-            abandoned.set()
-            raise HTTPException(status_code=503, detail=f"compression did not finish within the server's "
-                                f"{request_timeout:g} s request timeout") from None
-        except (ValueError, TypeError) as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from exc
+        result = await run_in_slot(lambda: compressor.compress_documents(
+            [d.text for d in req.documents], req.prompt, opts.max_tokens,
+            ids=[d.id for d in req.documents], scores=[d.score for d in req.documents]))
         return documents_response_body(result, (time.perf_counter() - started) * 1000.0)
