@@ -80,8 +80,30 @@ def client(c: Any, q: Any, m: Any) -> str:
                                timeout=2).compress(c, q, max_tokens=m).content
 
 
+def documents(c: Any, q: Any, m: Any) -> str:
+    # a retrieved set: the case's context as one document of three (a blank one and a real one beside it)
+    result = LocalCompressor().compress_documents([c, " ", SOURCE], q, max_tokens=m)
+    return "".join(d.content for d in result.documents)
+
+
+def agent_compress(c: Any, q: Any, m: Any) -> str:
+    from scaledown_core.agent import AgentTools
+
+    return AgentTools(".").compress_text(c, q, max_tokens=m).content
+
+
+def batch_record(c: Any, q: Any, m: Any) -> str:
+    from scaledown_core.batch._records import compress_one
+
+    row = compress_one(LocalCompressor(), c, q, m)
+    if row["error"] is not None:  # a batch writes a failed record with its error instead of raising
+        raise ValueError(row["error"])
+    return row["content"]
+
+
 ENTRIES: dict[str, Callable[[Any, Any, Any], str]] = {
     "haste": haste, "local": local, "pipeline": pipeline, "client": client,
+    "documents": documents, "agent-compress": agent_compress, "batch-record": batch_record,
     "semantic": pytest.param(semantic, marks=pytest.mark.slow),  # type: ignore[dict-item]
 }
 
