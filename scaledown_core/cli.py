@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator, Sequence, TextIO
 
 from . import __version__
-from .exceptions import InputTooLargeError, ScaleDownError
+from .exceptions import InputTooLargeError, ScaleDownError, install_hint
 
 __all__ = ["main", "build_parser"]
 
@@ -318,7 +318,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         if isinstance(exc, ScaleDownError):  # MissingDependencyError names the extra to install
             raise
         raise ScaleDownError(
-            f"the server could not be loaded ({exc}); install it with: pip install 'scaledown[server]'"
+            f"the server could not be loaded ({exc}); {install_hint('server')}"
         ) from exc
     options: dict[str, Any] = {"embeddings": args.embeddings, "log_level": args.log_level}
     if args.request_timeout is not None:

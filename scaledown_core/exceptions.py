@@ -110,13 +110,18 @@ class OptimizerError(ScaleDownError):
     """An optimizer could not work on its input: missing dependency, unreadable path, unusable model."""
 
 
+def install_hint(extra: str) -> str:
+    """How to add ScaleDown's ``extra``: from the checkout or wheel ScaleDown came from, never the registry's
+    unrelated project of the same name."""
+    return (f"install ScaleDown's '{extra}' extra where you installed it from "
+            f"(a checkout: pip install -c constraints.txt '.[{extra}]')")
+
+
 class MissingDependencyError(OptimizerError, ImportError):
     """An optional dependency is not installed; the message names the extra that provides it."""
 
     def __init__(self, package: str, extra: str) -> None:
-        super().__init__(
-            f"{package!r} is not installed; install it with: pip install 'scaledown[{extra}]'"
-        )
+        super().__init__(f"{package!r} is not installed; {install_hint(extra)}")
         self.package = package
         self.extra = extra
 

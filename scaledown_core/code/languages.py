@@ -1,7 +1,7 @@
 """The languages the code model reads: file extensions -> tree-sitter grammar, query and comment syntax.
 
 Python's grammar is a core dependency; the others come with the ``code`` extra
-(``pip install 'scaledown[code]'``: the official ``tree-sitter-<lang>`` wheels, never a grammar
+(the ``code`` extra, ``'.[code]'`` from a checkout: the official ``tree-sitter-<lang>`` wheels, never a grammar
 downloaded at run time). A language whose grammar is missing is reported by :func:`grammar_problem`,
 so a caller can warn and keep the file as plain text instead of returning nothing.
 """
@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
+
+from ..exceptions import install_hint
 
 __all__ = ["LanguageSpec", "LANGUAGES", "EXTENSIONS", "CODE_EXTRA", "language_for_path", "get_language",
            "grammar_problem", "ts_language", "ts_query", "source_extensions"]
@@ -91,8 +93,8 @@ def grammar_problem(name: str) -> str | None:
     try:
         importlib.import_module(spec.module)
     except ImportError:
-        return (f"the {spec.label} grammar is not installed (pip install '{CODE_EXTRA}', "
-                f"or the {spec.package} package)")
+        return (f"the {spec.label} grammar is not installed ({CODE_EXTRA}: {install_hint('code')}; "
+                f"or install the {spec.package} package)")
     return None
 
 

@@ -31,7 +31,7 @@ def test_api_error_without_status_has_plain_message() -> None:
 def test_missing_dependency_names_the_extra() -> None:
     err = exc.MissingDependencyError("faiss", "semantic")
     assert isinstance(err, exc.OptimizerError) and isinstance(err, ImportError)
-    assert "pip install 'scaledown[semantic]'" in str(err)
+    assert "'semantic' extra" in str(err) and "pip install -c constraints.txt '.[semantic]'" in str(err)
 
 
 def test_pipeline_error_names_stage() -> None:

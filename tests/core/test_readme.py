@@ -32,3 +32,13 @@ def test_every_example_is_run_by_a_test(repo_root: Path) -> None:
     tests = "\n".join(p.read_text(encoding="utf-8") for p in (repo_root / "tests").rglob("test_*.py"))
     for path in sorted((repo_root / "examples").glob("*.py")):
         assert path.name in tests or path.stem in tests, f"no test runs examples/{path.name}"
+
+
+def test_the_readme_never_sends_a_user_to_the_registrys_unrelated_scaledown(repo_root: Path) -> None:
+    """On PyPI, "scaledown" is another, older project: every install line names the checkout or a wheel."""
+    import re
+
+    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    for line in readme.splitlines():
+        if "pip install" in line and "unrelated" not in line:
+            assert not re.search(r"pip install [-\w. ]*['\"]?scaledown\b(?![_-])", line), line
