@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -18,7 +19,7 @@ from typing import Any
 from ..exceptions import install_hint
 
 __all__ = ["LanguageSpec", "LANGUAGES", "EXTENSIONS", "CODE_EXTRA", "language_for_path", "get_language",
-           "grammar_problem", "ts_language", "ts_query", "source_extensions"]
+           "grammar_problem", "ts_language", "ts_query", "source_extensions", "is_source_code"]
 
 CODE_EXTRA = "scaledown[code]"
 
@@ -115,3 +116,28 @@ def ts_query(name: str) -> Any:
 
     src = resources.files(__package__).joinpath("queries", LANGUAGES[name].query).read_text(encoding="utf-8")
     return Query(ts_language(name), src)
+
+
+# A line that opens a Python definition: text without one is prose, not worth a parse.
+_PYTHON_DEFINITION = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+\w", re.M)
+_DEFINED_KINDS = frozenset({"function", "class", "method"})
+
+
+def is_source_code(text: str, *, language: Any = None, path: Any = None) -> bool:
+    """Whether a retrieved document is source code (for a code optimizer) rather than prose.
+
+    By its ``language`` metadata when it has one (a language this module reads; an enum's ``value`` is
+    read), else by ``path``'s extension, else by parsing ``text`` as Python: code when it parses cleanly
+    and defines a function or class. The adapters route documents by this one rule.
+    """
+    if language:
+        name = str(getattr(language, "value", language)).lower()
+        return _ALIASES.get(name, name) in LANGUAGES
+    if isinstance(path, (str, os.PathLike)) and language_for_path(path) is not None:
+        return True
+    if not isinstance(text, str) or not _PYTHON_DEFINITION.search(text):
+        return False
+    from .model import parse_source
+
+    parsed = parse_source(text)
+    return not parsed.has_syntax_errors and any(u.kind in _DEFINED_KINDS for u in parsed.units)

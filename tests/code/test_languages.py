@@ -342,3 +342,20 @@ def test_a_language_without_its_grammar_warns_naming_the_extra(monkeypatch: pyte
         assert sf.units and "func (c *Cart) Total() int {" in sf.units[0].text  # kept as plain text
     finally:
         grammar_problem.cache_clear()
+
+
+@pytest.mark.parametrize(("text", "language", "path", "expected"), [
+    ("Customers may ask for a refund within 30 days.", None, None, False),
+    ("def refund(order):\n    return order.total\n", None, None, True),
+    ("def refund(order) this is not Python", None, None, False),
+    ("anything", "go", None, True),
+    ("anything", "TS", None, True),
+    ("def f():\n    pass\n", "markdown", None, False),  # the metadata decides when it is there
+    ("package shop\n\nfunc Total() int { return 1 }\n", None, "shop/cart.go", True),
+    ("plain words", None, "notes/readme.md", False),
+])
+def test_is_source_code_decides_by_metadata_then_extension_then_parsing(text: str, language: str | None,
+                                                                        path: str | None, expected: bool) -> None:
+    from scaledown_core.code.languages import is_source_code
+
+    assert is_source_code(text, language=language, path=path) is expected

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,13 +18,8 @@ __all__ = ["ScaleDownDocumentCompressor"]
 
 logger = logging.getLogger(__name__)
 
-PYTHON_SUFFIXES = (".py", ".pyi")
-"""A ``source`` with one of these suffixes is Python code."""
-_DEFINITION = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+\w", re.M)
 WARNINGS = "scaledown_warnings"
 """Metadata key, present only when something degraded (a blank or repeated document, a cut sentence)."""
-CODE_UNIT_KINDS = frozenset({"function", "class", "method"})
-"""Text that parses as Python without errors and defines one of these is code, not prose."""
 
 
 class ScaleDownDocumentCompressor(BaseDocumentCompressor):
@@ -35,9 +29,9 @@ class ScaleDownDocumentCompressor(BaseDocumentCompressor):
     (``compress_documents``): the engine ranks every sentence of every document against the query
     at once, so the document that answers keeps its sentences and the others give way; what is kept
     is mapped back to the document it came from. ``LocalCompressor`` by default (offline,
-    extractive); ``ScaleDownCompressor`` for a ScaleDown server. Python code (``metadata["language"]
-    == "python"``, a ``source`` ending in ``.py``, or text that parses as Python and defines
-    functions or classes) goes through ``code_optimizer`` (``HasteOptimizer``), which keeps whole
+    extractive); ``ScaleDownCompressor`` for a ScaleDown server. Source code (``metadata["language"]``
+    naming a language ScaleDown reads, a ``source`` with such an extension, or text that parses as
+    Python and defines functions or classes) goes through ``code_optimizer`` (``HasteOptimizer``), which keeps whole
     functions and classes with their indentation.
 
     Budget: ``max_tokens`` caps the documents of one call together (code documents get their
@@ -230,23 +224,10 @@ def _require(engine: Any, field: str, members: tuple[str, ...]) -> None:
 
 
 def _is_code(doc: Document) -> bool:
-    """Python code by metadata (``language``, ``source``) or, without either, by parsing it."""
-    language = doc.metadata.get("language")
-    if language:
-        return str(getattr(language, "value", language)).lower() == "python"
-    source = doc.metadata.get("source")
-    if isinstance(source, str) and source.endswith(PYTHON_SUFFIXES):
-        return True
-    if not _DEFINITION.search(doc.page_content):  # no def or class line: not worth a parse
-        return False
-    from scaledown_core.code import parse_source
-    from scaledown_core.code.languages import language_for_path
+    """Source code by metadata (``language``, ``source``) or, without either, by parsing it."""
+    from scaledown_core.code.languages import is_source_code
 
-    if isinstance(source, str) and language_for_path(source) is not None:  # .go, .java, .rs, .js, .ts: by extension
-        return True
-
-    parsed = parse_source(doc.page_content)
-    return not parsed.has_syntax_errors and any(u.kind in CODE_UNIT_KINDS for u in parsed.units)
+    return is_source_code(doc.page_content, language=doc.metadata.get("language"), path=doc.metadata.get("source"))
 
 
 def _compressed_copy(doc: Document, result: Any) -> Document:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from typing import Any, List, Optional, Sequence, Union
 
 from llama_index.core.bridge.pydantic import Field, field_validator, model_validator
@@ -18,9 +17,6 @@ __all__ = ["ScaleDownCompressorPostprocessor"]
 
 logger = logging.getLogger(__name__)
 
-PYTHON_SUFFIXES = (".py", ".pyi")
-CODE_UNIT_KINDS = frozenset({"function", "class", "method"})
-_DEFINITION = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+\w", re.M)
 RELEVANCE = "relevance"
 """Metadata key: the node's best sentence against the best node's (0..1), hidden from the LLM."""
 
@@ -32,8 +28,9 @@ class ScaleDownCompressorPostprocessor(BaseScaleDownPostprocessor):
     engine ranks every sentence of every node against the query at once, so the node that answers
     keeps its sentences and the others give way. ``compressor`` is ``LocalCompressor()`` by default
     (in-process, offline, no key); a ``ScaleDownCompressor`` sends the set to a ScaleDown server in
-    one request. Python code nodes (``file_path`` ending in ``.py``, ``language`` metadata, or text
-    that parses as Python and defines functions or classes) go through ``code_optimizer``
+    one request. Source code nodes (``language`` metadata naming a language ScaleDown reads, a
+    ``file_path`` with such an extension, or text that parses as Python and defines functions or
+    classes) go through ``code_optimizer``
     (``HasteOptimizer``), which keeps whole functions with their indentation.
 
     ``max_tokens`` caps the texts of all nodes of one call together (code nodes get their share by
@@ -188,20 +185,11 @@ class ScaleDownCompressorPostprocessor(BaseScaleDownPostprocessor):
 
 
 def _is_code(nws: NodeWithScore, text: str) -> bool:
-    """Python code by metadata (``language``, ``file_path``) or, without either, by parsing it."""
-    meta = nws.node.metadata
-    language = meta.get("language")
-    if language:
-        return str(getattr(language, "value", language)).lower() == "python"
-    path = meta.get("file_path") or meta.get("source")
-    if isinstance(path, str) and path.endswith(PYTHON_SUFFIXES):
-        return True
-    if not _DEFINITION.search(text):  # no def or class line: not worth a parse
-        return False
-    from scaledown_core.code import parse_source
+    """Source code by metadata (``language``, ``file_path``) or, without either, by parsing it."""
+    from scaledown_core.code.languages import is_source_code
 
-    parsed = parse_source(text)
-    return not parsed.has_syntax_errors and any(u.kind in CODE_UNIT_KINDS for u in parsed.units)
+    meta = nws.node.metadata
+    return is_source_code(text, language=meta.get("language"), path=meta.get("file_path") or meta.get("source"))
 
 
 def _log(outcome: Any) -> None:
