@@ -105,5 +105,5 @@ def test_bad_model_name_type() -> None:
 
 def test_missing_sentence_transformers_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # import now raises ImportError
-    with pytest.raises(MissingDependencyError, match=r"scaledown\[semantic\]"):
+    with pytest.raises(MissingDependencyError, match=r"'semantic' extra.*'\.\[semantic\]'"):
         get_embedder(None, cache_dir=tmp_path)
