@@ -67,7 +67,7 @@ def test_dotted_module_names_the_file(tree: Path) -> None:
 
 
 def test_test_file_points_at_the_module_it_tests(tree: Path) -> None:
-    assert _ranked(tree, "tests/test_pricing.py fails on Windows with a rounding error")[0] == "shop/pricing.py"
+    assert _ranked(tree, "tests/test_pricing.py fails on Windows: a rounding error in the item")[0] == "shop/pricing.py"
 
 
 def test_name_defined_in_one_file(tree: Path) -> None:
