@@ -169,7 +169,7 @@ def render_section(results: Path = RESULTS_DIR) -> str:
     rows = [f"| **HasteOptimizer, dev** | {r['n']} | " + " | ".join(f"{r['dev'][m]:.1f}" for m in METRICS) + " |",
             f"| **HasteOptimizer, LORO** | {r['n']} | " + " | ".join(f"{r['loro'][m]:.1f}" for m in METRICS) + " |"]
     rows += [f"| {name} | {r['n']} | " + " | ".join(f"{v:.1f}" for v in vals) + " |" for name, vals in REFERENCE.items()]
-    folds = "\n".join(f"- {repo} ({f['n']} trees): " + ", ".join(f"{m} {f[m]:.1f}" for m in METRICS)
+    folds = "\n".join(f"- {repo} (n={f['n']}): " + ", ".join(f"{m} {f[m]:.1f}" for m in METRICS)
                       + f"; chosen on the other four: {f['setting']}" for repo, f in r["folds"].items())
     return (SECTION_TEXT + "\n" + head + "\n".join(rows) + "\n\nPer held-out repository:\n\n" + folds
             + f"\n\nMedian seconds per tree at B={REPO_BUDGETS[0]}: cold (no persistent index, caches cleared) "

@@ -507,6 +507,8 @@ seen when its `def` line is in that text. ScaleDown ms: both calls (the first ta
 parsing it), on a 2-core machine shared with other work (an upper bound). A tree smaller than the
 budget comes back whole from `select_code`, which is more than reading the one to three small files a
 search finds: the tools pay off once the code an agent searches is larger than its budget.
+"""
+
 SCALE_TEXT = """
 ## Large trees: the persistent index (`python -m bench scale`)
 
