@@ -6,6 +6,7 @@
   python -m bench throughput --data ../shared/bench-data [--n 100] [--concurrency 1,5,10] [--rate 0.25]
   python -m bench agent [--results DIR]
   python -m bench scale [--trees sympy,polys,stdlib] [--queries 5] [--baseline]
+  python -m bench repo-loro --data ../shared/bench-data
   python -m bench batch --data ../shared/bench-data [--n 10000] [--workers 1,2] [--engines local,ray]
 """
 
@@ -52,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     bat.add_argument("--engines", default="local,ray", help="engines, separated by commas")
     bat.add_argument("--rate", type=float, default=0.25)
     bat.add_argument("--results", type=Path, default=RESULTS_DIR)
+    loro = sub.add_parser("repo-loro", help="the repo ranking on dev and leave-one-repository-out")
+    loro.add_argument("--data", required=True, type=Path, help="the bench-data folder")
+    loro.add_argument("--results", type=Path, default=RESULTS_DIR)
     rep = sub.add_parser("report", help="write BENCHMARKS.md tables and plots from results")
     rep.add_argument("--results", type=Path, default=RESULTS_DIR)
     rep.add_argument("--out", type=Path, default=REPO_ROOT / "BENCHMARKS.md")
@@ -80,6 +84,12 @@ def main(argv: list[str] | None = None) -> int:
 
         trees = [t.strip() for t in args.trees.split(",") if t.strip()]
         print(f"wrote {scale.run(args.results.resolve(), trees, args.queries, args.baseline)}")
+        return 0
+    if args.command == "repo-loro":
+        from bench import repo_loro
+
+        result = repo_loro.run(args.data.resolve(), args.results.resolve())
+        print(f"dev {result['dev']}\nloro {result['loro']}")
         return 0
     if args.command == "batch":
         from bench import batch

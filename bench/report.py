@@ -406,6 +406,9 @@ def write_report(results: Path, out: Path, plots: Path) -> None:
     body.append(missing("repo", suites["repo"]))
     if "repo_coverage.png" in pics:
         body.append(f"\n![repo edit coverage vs budget]({pics['repo_coverage.png']})\n")
+    from bench.repo_loro import render_section as repo_loro_section
+
+    body.append(repo_loro_section(results))
     body.append(COMPRESSION_TEXT)
     for task in COMPRESSION_TASKS:
         body.append(f"\n#### {task}\n")

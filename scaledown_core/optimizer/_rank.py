@@ -1,5 +1,5 @@
 """HASTE's ranking stage: fuse lexical, name, traceback, snippet and message evidence into one score
-per unit, optionally rerank with embeddings, expand over the call graph, and rank files."""
+per unit, optionally rerank with embeddings, and expand over the call graph (a tree's files are ranked in ``_files``)."""
 
 from __future__ import annotations
 
@@ -243,28 +243,3 @@ def _expand(index: _Index, scores: list[float], seeds: list[int], depth: int, ma
                         return added
         frontier = nxt
     return added
-
-
-
-FILE_SECOND_WEIGHT = 0.3  # a file with two relevant units beats one with a single equally good one
-W_PATH_MENTION = 0.5     # the report names the file (traceback frame, ``file:line``)
-W_MODULE_MENTION = 0.3   # the report names the module (``requests.sessions``)
-
-
-def _rank_files(index: _Index, scores: list[float], ev: Evidence) -> list[str]:
-    """Input files, best first: best unit + a share of the second, plus paths the report names."""
-    per: dict[str | None, list[float]] = {}
-    for i, u in enumerate(index.units):
-        per.setdefault(u.path, []).append(scores[i])
-    text = ev.text.lower()
-    value: dict[str | None, float] = {}
-    for sf in index.files:
-        s = sorted(per.get(sf.path, [0.0]), reverse=True)
-        v = s[0] + FILE_SECOND_WEIGHT * (s[1] if len(s) > 1 else 0.0)
-        if any(_path_matches(p, sf.path) for p in ev.paths):
-            v += W_PATH_MENTION * (s[0] or 1.0)
-        elif sf.module_name and "." in sf.module_name and sf.module_name.lower() in text:
-            v += W_MODULE_MENTION * (s[0] or 1.0)
-        value[sf.path] = v
-    return [str(p) for p in sorted(value, key=lambda p: -value[p])]
-

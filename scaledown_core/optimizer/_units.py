@@ -59,6 +59,8 @@ class _Index:
     block_terms: dict[tuple[str, int], set[str]] = field(default_factory=dict)
     guard_units: frozenset[str] = frozenset()
     """Module units made only of the ``if``/``else:`` lines that definitions sit under."""
+    derived: dict[str, Any] = field(default_factory=dict)
+    """What later stages compute once per set of files (the import graph's PageRank)."""
 
 
 _index_cache: "OrderedDict[tuple[Any, ...], _Index]" = OrderedDict()

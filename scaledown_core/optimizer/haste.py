@@ -23,7 +23,8 @@ from ..types import OptimizationMetrics, OptimizedContext, SourceSpan
 from ._evidence import Evidence, read_query
 from ._inputs import IndexUse, read_request
 from ._plan import _grow_partials, _plan, _refill, _shows_a_match, _smallest_view, _used_imports_only, _whole_plan
-from ._rank import _expand, _rank, _rank_files, _semantic
+from ._files import file_values, lift_units, rank_files
+from ._rank import _expand, _rank, _semantic
 from ._render import _selection, _spans
 from ._units import TokenCounts, _get_index, _Index
 
@@ -174,6 +175,12 @@ class HasteOptimizer:
                 order.sort(key=lambda i: -scores[i])
         if not any(scores[i] > 0 for i in order):
             warnings.append("no unit matches the query; units are shown in source order")
+        files_ranked = None
+        if multi:  # a tree: rank its files, and let the likeliest files' units have the budget first
+            values = file_values(index, scores, ev)
+            files_ranked = rank_files(values)
+            lift_units(index, scores, values)
+            order.sort(key=lambda i: -scores[i])
         seeds = order[: self.top_k]
         added = _expand(index, scores, seeds, self.bfs_depth, self.max_add)
         pool = list(dict.fromkeys(order + added))
@@ -213,12 +220,13 @@ class HasteOptimizer:
             raise OptimizerError(f"internal error: selection of {tokens} tokens exceeds budget {budget}")
         return self._result(content, files, keys, [scores[i] for i in range(len(scores))], plan.lines,
                             index.original_tokens, tokens, mode, model_used, warnings, started, multi,
-                            index=index, ev=ev)
+                            index=index, ev=ev, files_ranked=files_ranked)
 
     def _result(self, content: str, files: list[SourceFile], keys: list[tuple[str, str]], scores: list[float],
                 lines: dict[tuple[str, str], tuple[str | None, list[int]]], original: int, tokens: int, mode: str,
                 model_used: str | None, warnings: list[str], started: float, multi: bool,
-                index: _Index | None = None, ev: Evidence | None = None) -> OptimizedContext:
+                index: _Index | None = None, ev: Evidence | None = None,
+                files_ranked: list[str] | None = None) -> OptimizedContext:
         spans: list[SourceSpan] = []
         if index is not None:
             spans = _spans(index, keys, scores, lines, get_counter(self.target_model))
@@ -228,8 +236,10 @@ class HasteOptimizer:
         imports = {(u.path, u.qualname) for u in index.units if u.is_import} if index is not None else set()
         ranked = [s for s in spans if (s.path, s.name) not in imports]
         extra: dict[str, Any] = {"ranked_units": sorted(ranked, key=lambda s: -s.score)}
-        if multi and index is not None and ev is not None:
-            extra["ranked_files"] = _rank_files(index, scores, ev)
+        if files_ranked is not None:
+            extra["ranked_files"] = files_ranked
+        elif multi and index is not None and ev is not None:
+            extra["ranked_files"] = rank_files(file_values(index, scores, ev))
         elif multi:
             extra["ranked_files"] = [str(sf.path) for sf in files]
         metrics = OptimizationMetrics(
